@@ -1,0 +1,36 @@
+"""The flake8 front door: translates engine findings into flake8's (line, col, text, type) tuples.
+
+It analyses the lines flake8 hands it (so stdin and editors work) and never opens the file. noqa,
+selection and output formats are flake8's. A file LibCST cannot parse yields nothing here: flake8
+reports E999 for it.
+"""
+from __future__ import annotations
+
+from .. import __version__
+
+PREFILTER = "backward"  # the same text check as lint.PREFILTER, without importing LibCST
+
+
+class GraphFreeChecker:
+    name = "flake8-graphfree"
+    version = __version__
+
+    def __init__(self, tree, lines, filename="stdin") -> None:  # `tree` only tells flake8 our kind
+        self.lines = lines
+
+    def run(self):
+        source = "".join(self.lines)
+        if PREFILTER not in source:
+            return
+        from ..lint import findings, parse  # LibCST is imported only for files that need it
+
+        try:
+            module = parse(source)
+        except Exception:  # noqa: BLE001 - flake8 reports syntax errors itself (E999)
+            return
+        try:
+            found = findings(module)
+        except RecursionError:  # pathologically nested code: skip rather than crash flake8
+            return
+        for f in found:
+            yield f.line, f.col, f.text, type(self)

@@ -1,0 +1,537 @@
+"""Per-scope control-flow graphs built from LibCST statements.
+
+A scope (the module, or one function) becomes a graph of `Node`s. Every block of statements (a
+function body, a loop body, an `if` branch, a one-line suite) gets a *slot* node before each of its
+statements and one after the last: slots carry no effect, they are the places where a statement can
+be inserted, and the place exceptions leave from (an exception raised by a statement leaves with the
+state of the slot before it). Every small statement is its own node, so `a = f(x); a.backward()` on
+one line is two nodes with a slot between them.
+
+Modelled: if/elif/else, for/while (+ else), async for/with, with, try/except/else/finally (+ except*),
+match/case, break/continue/return/raise (through `finally`), nested functions and classes (their bodies
+are separate scopes; what they read is recorded as captured). Not modelled: exceptions swallowed by a
+context manager's __exit__, and finally blocks are built once for every way of entering them (an
+over-approximation: it adds paths, it never removes one).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Set
+
+import libcst as cst
+
+from .names import BackwardCall, Effects, NameScanner, _param_names
+
+
+class Node:
+    __slots__ = ("id", "kind", "cst", "uses", "bound", "defs", "dels", "backwards", "succ", "exc",
+                 "loop", "block", "index")
+
+    def __init__(self, id: int, kind: str, node, loop: Optional["Loop"]) -> None:
+        self.id = id
+        self.kind = kind  # entry exit slot stmt test loop target with handler case join continue ...
+        self.cst = node
+        self.uses: Set[str] = set()
+        self.bound: Set[str] = set()
+        self.defs: list = []  # (name, cst.Name) in source order
+        self.dels: Set[str] = set()
+        self.backwards: List[BackwardCall] = []
+        self.succ: List[Node] = []
+        self.exc: List[Node] = []  # where an exception raised here may go
+        self.loop = loop  # innermost loop whose body holds this node
+        self.block: Optional[Block] = None  # slots only
+        self.index = -1  # slots only: insertion index in the block's units
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<{self.kind}#{self.id} uses={sorted(self.uses)} binds={sorted(self.bound)}>"
+
+
+class Block:
+    """A statement list: its units (small statements and compound statements) and slots."""
+
+    __slots__ = ("container", "units", "slots", "spans")
+
+    def __init__(self, container) -> None:
+        self.container = container
+        self.units = flatten(container)  # (stmt, line index or None, small index or None)
+        self.slots: List[Node] = []  # len(units) + 1
+        self.spans: List[tuple] = []  # node-id range [start, end) of each unit
+
+
+class Loop:
+    __slots__ = ("cst", "header", "target", "after", "parent", "body_block", "body_start",
+                 "body_end", "else_start", "else_end", "continues")
+
+    def __init__(self, node, parent: Optional["Loop"]) -> None:
+        self.cst = node
+        self.parent = parent
+        self.header: Node = None  # the test (while) or the "next item?" point (for)
+        self.target: Optional[Node] = None  # the for loop's target binding
+        self.after: Node = None
+        self.body_block: Block = None
+        self.body_start = self.body_end = self.else_start = self.else_end = 0
+        self.continues: List[Node] = []
+
+    def contains(self, node: Node) -> bool:
+        return self.body_start <= node.id < self.body_end
+
+    def in_else(self, node: Node) -> bool:
+        return self.else_start <= node.id < self.else_end
+
+
+class Scope:
+    def __init__(self, node, scanner: NameScanner) -> None:
+        self.cst = node
+        self.scanner = scanner
+        self.nodes: List[Node] = []
+        self.loops: List[Loop] = []
+        self.children: Dict[int, List[Block]] = {}  # id(compound statement) -> its blocks
+        self.globals: Set[str] = set()
+        self.nonlocals: Set[str] = set()
+        self.introspects = False
+        self._captured: Set[str] = set()
+        self._nested: list = []  # nested def/class statements, for `captured`
+        self._captured_done = False
+
+    @property
+    def captured(self) -> Set[str]:
+        """Names read by code that runs later: nested functions, classes, lambdas, generators."""
+        if not self._captured_done:
+            for node in self._nested:
+                self._captured |= self.scanner.function_free_names(node)
+            self._captured_done = True
+        return self._captured
+
+
+def flatten(container) -> list:
+    body = container.body
+    if isinstance(container, cst.SimpleStatementSuite):
+        return [(s, None, i) for i, s in enumerate(body)]
+    units = []
+    for li, st in enumerate(body):
+        if isinstance(st, cst.SimpleStatementLine):
+            units.extend((s, li, si) for si, s in enumerate(st.body))
+        else:
+            units.append((st, li, None))
+    return units
+
+
+def sub_blocks(stmt) -> list:
+    """The statement lists directly inside a compound statement (elif chains flattened)."""
+    t = type(stmt)
+    if t is cst.If:
+        blocks = [stmt.body]
+        orelse = stmt.orelse
+        while isinstance(orelse, cst.If):
+            blocks.append(orelse.body)
+            orelse = orelse.orelse
+        if orelse is not None:
+            blocks.append(orelse.body)
+        return blocks
+    if t in (cst.For, cst.While):
+        return [stmt.body] + ([stmt.orelse.body] if stmt.orelse else [])
+    if t in (cst.Try, cst.TryStar):
+        blocks = [stmt.body] + [h.body for h in stmt.handlers]
+        if stmt.orelse:
+            blocks.append(stmt.orelse.body)
+        if stmt.finalbody:
+            blocks.append(stmt.finalbody.body)
+        return blocks
+    if t is cst.Match:
+        return [c.body for c in stmt.cases]
+    if t in (cst.With, cst.FunctionDef, cst.ClassDef):
+        return [stmt.body]
+    return []
+
+
+def _pattern(scanner: NameScanner, pat, out: Effects) -> None:
+    stack = [pat]
+    while stack:
+        p = stack.pop()
+        t = type(p)
+        if t is cst.MatchAs:
+            if p.name is not None:
+                out.defs.append((p.name.value, p.name))
+            if p.pattern is not None:
+                stack.append(p.pattern)
+        elif t is cst.MatchStar:
+            if p.name is not None:
+                out.defs.append((p.name.value, p.name))
+        elif t is cst.MatchValue:
+            scanner.expr(p.value, out)
+        elif t is cst.MatchClass:
+            scanner.expr(p.cls, out)
+            stack.extend(e.value for e in p.patterns)
+            stack.extend(k.pattern for k in p.kwds)
+        elif t is cst.MatchMapping:
+            for el in p.elements:
+                scanner.expr(el.key, out)
+                stack.append(el.pattern)
+            if p.rest is not None:
+                out.defs.append((p.rest.value, p.rest))
+        elif t in (cst.MatchList, cst.MatchTuple):
+            stack.extend(e.value if isinstance(e, cst.MatchSequenceElement) else e
+                         for e in p.patterns)
+        elif t is cst.MatchOr:
+            stack.extend(e.pattern for e in p.patterns)
+
+
+def header_effects(scanner: NameScanner, stmt) -> List[Effects]:
+    """What a compound statement evaluates itself, outside its blocks (tests, targets, items)."""
+    t = type(stmt)
+    out = Effects()
+    if t is cst.If:
+        node = stmt
+        while isinstance(node, cst.If):
+            scanner.expr(node.test, out)
+            node = node.orelse
+    elif t is cst.While:
+        scanner.expr(stmt.test, out)
+    elif t is cst.For:
+        scanner.expr(stmt.iter, out)
+        scanner.target(stmt.target, out)
+    elif t is cst.With:
+        for item in stmt.items:
+            scanner.expr(item.item, out)
+            if item.asname is not None:
+                scanner.target(item.asname.name, out)
+    elif t in (cst.Try, cst.TryStar):
+        for h in stmt.handlers:
+            scanner.expr(h.type, out)
+            if h.name is not None:
+                scanner.target(h.name.name, out)
+    elif t is cst.Match:
+        scanner.expr(stmt.subject, out)
+        for case in stmt.cases:
+            _pattern(scanner, case.pattern, out)
+            scanner.expr(case.guard, out)
+    elif t in (cst.FunctionDef, cst.ClassDef):
+        _definition(scanner, stmt, out)
+    return [out]
+
+
+def _definition(scanner: NameScanner, stmt, out: Effects) -> None:
+    """A def/class statement: evaluates decorators, defaults and bases now, binds its name."""
+    for d in stmt.decorators:
+        scanner.expr(d.decorator, out)
+    if isinstance(stmt, cst.FunctionDef):
+        for p in _params(stmt.params):
+            scanner.expr(p.default, out)
+            if p.annotation is not None:
+                scanner.expr(p.annotation.annotation, out)
+        if stmt.returns is not None:
+            scanner.expr(stmt.returns.annotation, out)
+    else:
+        for a in list(stmt.bases) + list(stmt.keywords):
+            scanner.expr(a.value, out)
+    out.defs.append((stmt.name.value, stmt.name))
+
+
+def _params(params: cst.Parameters):
+    from .names import _all_params
+
+    return _all_params(params)
+
+
+class _Finally:
+    __slots__ = ("entry", "targets", "loop")
+
+    def __init__(self, entry: Node, loop: Optional[Loop]) -> None:
+        self.entry = entry
+        self.targets: List[Node] = []  # where control goes after the finally block
+        self.loop = loop
+
+
+class _Builder:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.scanner = scope.scanner
+        self.nodes = scope.nodes
+        self.loop: Optional[Loop] = None
+        self.exc_targets: List[Node] = []
+        self.finallies: List[_Finally] = []
+        self.exit: Node = None
+
+    def node(self, kind: str, cst_node, preds, eff: Optional[Effects] = None) -> Node:
+        n = Node(len(self.nodes), kind, cst_node, self.loop)
+        if eff is not None:
+            n.uses = eff.uses
+            n.defs = eff.defs
+            n.bound = {name for name, _ in eff.defs}
+            n.dels = eff.dels
+            n.backwards = eff.backwards
+            self.scope._captured |= eff.captured
+            self.scope.introspects |= eff.introspects
+        self.nodes.append(n)
+        for p in preds:
+            p.succ.append(n)
+        return n
+
+    def block(self, container, preds, owner=None) -> List[Node]:
+        blk = Block(container)
+        if owner is not None:
+            self.scope.children.setdefault(id(owner), []).append(blk)
+        frontier = preds
+        for i, (stmt, _, _) in enumerate(blk.units):
+            slot = self._slot(blk, i, frontier)
+            start = len(self.nodes)
+            frontier = self.stmt(stmt, [slot])
+            blk.spans.append((start, len(self.nodes)))
+        return [self._slot(blk, len(blk.units), frontier)]
+
+    def _slot(self, blk: Block, index: int, preds) -> Node:
+        n = self.node("slot", None, preds)
+        n.block, n.index = blk, index
+        n.exc.extend(self.exc_targets)
+        blk.slots.append(n)
+        return n
+
+    def _jump(self, n: Node, target: Node, loop_only: bool) -> None:
+        """Route a break/continue/return through the finally blocks it leaves."""
+        crossing = [f for f in self.finallies if not loop_only or f.loop is self.loop]
+        if not crossing:
+            n.succ.append(target)
+            return
+        n.succ.append(crossing[-1].entry)
+        for inner, outer in zip(reversed(crossing), list(reversed(crossing))[1:] + [None]):
+            inner.targets.append(outer.entry if outer is not None else target)
+
+    # ----------------------------------------------------------------- statements
+    def stmt(self, stmt, preds) -> List[Node]:
+        t = type(stmt)
+        method = _DISPATCH.get(t)
+        if method is not None:
+            return method(self, stmt, preds)
+        if isinstance(stmt, cst.BaseSmallStatement):
+            return self.small(stmt, preds)
+        # An unknown compound statement: evaluate nothing we know of, walk its blocks in order.
+        frontier = preds
+        for b in sub_blocks(stmt):
+            frontier = self.block(b, frontier, owner=stmt)
+        return frontier
+
+    def small(self, stmt, preds) -> List[Node]:
+        t = type(stmt)
+        if t is cst.Continue or t is cst.Break:
+            n = self.node(t.__name__.lower(), stmt, preds)
+            if self.loop is None:  # a syntax error CPython would reject; end the path here
+                return []
+            if t is cst.Continue:
+                self.loop.continues.append(n)
+                self._jump(n, self.loop.header, loop_only=True)
+            else:
+                self._jump(n, self.loop.after, loop_only=True)
+            return []
+        eff = self.scanner.small(stmt)
+        if t is cst.Return:
+            n = self.node("return", stmt, preds, eff)
+            self._jump(n, self.exit, loop_only=False)
+            return []
+        if t is cst.Raise:
+            self.node("raise", stmt, preds, eff)  # leaves through the slot's exception edges
+            return []
+        if t is cst.Global:
+            self.scope.globals |= {n.name.value for n in stmt.names}
+        elif t is cst.Nonlocal:
+            self.scope.nonlocals |= {n.name.value for n in stmt.names}
+        return [self.node("stmt", stmt, preds, eff)]
+
+    def simple_line(self, stmt, preds) -> List[Node]:  # only reached for stray lines
+        frontier = preds
+        for s in stmt.body:
+            frontier = self.small(s, frontier)
+        return frontier
+
+    def if_(self, stmt: cst.If, preds) -> List[Node]:
+        frontier: List[Node] = []
+        node = stmt
+        while isinstance(node, cst.If):
+            eff = Effects()
+            self.scanner.expr(node.test, eff)
+            test = self.node("test", node, preds, eff)
+            frontier += self.block(node.body, [test], owner=stmt)
+            preds = [test]
+            node = node.orelse
+        if node is not None:
+            frontier += self.block(node.body, preds, owner=stmt)
+        else:
+            frontier += preds
+        return frontier
+
+    def loop_(self, stmt, preds) -> List[Node]:
+        loop = Loop(stmt, self.loop)
+        self.scope.loops.append(loop)
+        if isinstance(stmt, cst.For):
+            eff = Effects()
+            self.scanner.expr(stmt.iter, eff)
+            preds = [self.node("stmt", stmt, preds, eff)]  # the iterable, evaluated once
+            loop.header = self.node("loop", stmt, preds)
+            exits = [loop.header]
+        else:
+            eff = Effects()
+            self.scanner.expr(stmt.test, eff)
+            loop.header = self.node("loop", stmt, preds, eff)
+            always = isinstance(stmt.test, cst.Name) and stmt.test.value == "True" or (
+                isinstance(stmt.test, cst.Integer) and stmt.test.value not in ("0",))
+            exits = [] if always else [loop.header]
+        loop.after = self.node("join", stmt, [])
+        outer, outer_fin = self.loop, self.finallies
+        self.loop = loop
+        loop.body_start = len(self.nodes)
+        first = [loop.header]
+        if isinstance(stmt, cst.For):
+            eff = Effects()
+            self.scanner.target(stmt.target, eff)
+            loop.target = self.node("target", stmt, first, eff)
+            first = [loop.target]
+        body_end = self.block(stmt.body, first, owner=stmt)
+        loop.body_block = self.scope.children[id(stmt)][-1]
+        for n in body_end:
+            n.succ.append(loop.header)
+        loop.body_end = len(self.nodes)
+        self.loop = outer
+        self.finallies = outer_fin
+        loop.else_start = len(self.nodes)
+        if stmt.orelse is not None:
+            exits = self.block(stmt.orelse.body, exits, owner=stmt)
+        loop.else_end = len(self.nodes)
+        for n in exits:
+            n.succ.append(loop.after)
+        return [loop.after]
+
+    def with_(self, stmt: cst.With, preds) -> List[Node]:
+        for item in stmt.items:
+            eff = Effects()
+            self.scanner.expr(item.item, eff)
+            if item.asname is not None:
+                self.scanner.target(item.asname.name, eff)
+            preds = [self.node("with", stmt, preds, eff)]
+        return self.block(stmt.body, preds, owner=stmt)
+
+    def try_(self, stmt, preds) -> List[Node]:
+        saved = self.exc_targets
+        fin = None
+        if stmt.finalbody is not None:
+            fin = _Finally(self.node("join", stmt, []), self.loop)
+            self.finallies = self.finallies + [fin]
+        outer_targets = [fin.entry] if fin else saved
+        handlers = []
+        for h in stmt.handlers:
+            eff = Effects()
+            self.scanner.expr(h.type, eff)
+            if h.name is not None:
+                self.scanner.target(h.name.name, eff)
+            handlers.append(self.node("handler", h, [], eff))
+        # Unless a handler catches everything, an exception may also propagate outwards.
+        self.exc_targets = handlers + outer_targets
+        frontier = self.block(stmt.body, preds, owner=stmt)
+        self.exc_targets = outer_targets
+        if stmt.orelse is not None:
+            frontier = self.block(stmt.orelse.body, frontier, owner=stmt)
+        for h, hn in zip(stmt.handlers, handlers):
+            end = self.block(h.body, [hn], owner=stmt)
+            if h.name is not None and isinstance(h.name.name, cst.Name):
+                # `except E as e:` deletes `e` when the handler ends.
+                implicit = self.node("stmt", None, end)
+                implicit.dels = {h.name.name.value}
+                end = [implicit]
+            frontier += end
+        self.exc_targets = saved
+        if fin is None:
+            return frontier
+        self.finallies = [f for f in self.finallies if f is not fin]
+        for n in frontier:
+            n.succ.append(fin.entry)
+        end = self.block(stmt.finalbody.body, [fin.entry], owner=stmt)
+        for n in end:
+            n.succ.extend(fin.targets)
+        return end
+
+    def match_(self, stmt: cst.Match, preds) -> List[Node]:
+        eff = Effects()
+        self.scanner.expr(stmt.subject, eff)
+        prev = [self.node("test", stmt, preds, eff)]
+        frontier: List[Node] = []
+        for case in stmt.cases:
+            eff = Effects()
+            _pattern(self.scanner, case.pattern, eff)
+            self.scanner.expr(case.guard, eff)
+            cn = self.node("case", case, prev, eff)
+            frontier += self.block(case.body, [cn], owner=stmt)
+            prev = [cn]
+        return frontier + prev
+
+    def definition(self, stmt, preds) -> List[Node]:
+        eff = Effects()
+        _definition(self.scanner, stmt, eff)
+        self.scope._nested.append(stmt)
+        return [self.node("stmt", stmt, preds, eff)]
+
+
+_DISPATCH = {
+    cst.SimpleStatementLine: _Builder.simple_line,
+    cst.If: _Builder.if_,
+    cst.For: _Builder.loop_,
+    cst.While: _Builder.loop_,
+    cst.With: _Builder.with_,
+    cst.Try: _Builder.try_,
+    cst.TryStar: _Builder.try_,
+    cst.Match: _Builder.match_,
+    cst.FunctionDef: _Builder.definition,
+    cst.ClassDef: _Builder.definition,
+}
+
+
+def build_scope(node, scanner: NameScanner) -> Scope:
+    """The control-flow graph of a module's top level or of one function's body."""
+    scope = Scope(node, scanner)
+    b = _Builder(scope)
+    entry = b.node("entry", node, [])
+    if isinstance(node, cst.FunctionDef):
+        entry.bound = set(_param_names(node.params))
+    b.exit = b.node("exit", node, [])
+    end = b.block(node if isinstance(node, cst.Module) else node.body, [entry], owner=node)
+    for n in end:
+        n.succ.append(b.exit)
+    return scope
+
+
+def scopes_with_loops(module: cst.Module):
+    """The module and every function (methods and nested functions too) that holds a loop."""
+    found = []
+
+    def visit(body_owner, is_scope: bool) -> bool:
+        has_loop = False
+        stack = [body_owner]
+        while stack:
+            owner = stack.pop()
+            body = owner.body if isinstance(owner, cst.Module) else getattr(owner, "body", None)
+            stmts = body if isinstance(owner, cst.Module) else getattr(body, "body", ())
+            for st in stmts:
+                if isinstance(st, (cst.For, cst.While)):
+                    has_loop = True
+                if isinstance(st, cst.FunctionDef):
+                    visit(st, True)
+                elif isinstance(st, cst.ClassDef):
+                    _class(st)
+                elif not isinstance(st, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+                    stack.extend(_Holder(b) for b in sub_blocks(st))
+        if is_scope and has_loop:
+            found.append(body_owner)
+        return has_loop
+
+    def _class(cls) -> None:
+        # A class body is not analysed (its names become attributes); its methods are.
+        visit(cls, False)
+
+    visit(module, True)
+    found.sort(key=lambda n: 0 if isinstance(n, cst.Module) else 1)
+    return found
+
+
+class _Holder:
+    """Lets `scopes_with_loops` treat a bare block like a statement that owns it."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, block) -> None:
+        self.body = block

@@ -1,0 +1,110 @@
+"""Dataflow over a scope's control-flow graph: what binding reaches a point, and what is read later.
+
+Three questions, each about one name:
+- `reaching`: within one iteration of a loop, which bindings of the name reach each node (with
+  UNBOUND standing for "a path on which this iteration has not bound it"). Definite assignment is
+  `is_bound` of that set.
+- `first_read`: from some points, is the name read (or deleted) on some path before it is rebound?
+  That is liveness, asked as a search so that the answer can say where the read is.
+- `survives`: from a node, does some path reach the loop's next iteration with the name still bound?
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, FrozenSet, Iterable, Optional
+
+from .cfg import Loop, Node, Scope
+
+UNBOUND = "<unbound>"  # marker in a reaching set; never a valid identifier
+
+
+def is_bound(state: Optional[FrozenSet]) -> bool:
+    return bool(state) and UNBOUND not in state
+
+
+def maybe_bound(state: Optional[FrozenSet]) -> bool:
+    return bool(state) and state != {UNBOUND}
+
+
+def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = frozenset(),
+             exceptions: bool = True) -> Dict[int, FrozenSet]:
+    """Bindings of `name` reaching each node of `loop`'s body, from the start of one iteration.
+
+    `kills` are slot ids where a `del name` is (to be) inserted. The next iteration is not entered:
+    the loop header starts with UNBOUND.
+    """
+    nodes = scope.nodes
+    entry = frozenset({UNBOUND})
+    state: Dict[int, FrozenSet] = {}
+    work = []
+    for s in loop.header.succ:
+        if loop.contains(s):
+            state[s.id] = entry
+            work.append(s)
+    while work:
+        n = work.pop()
+        out = _transfer(n, state[n.id], name, kills)
+        targets = n.succ + n.exc if exceptions else n.succ
+        for m in targets:
+            if not loop.contains(m):
+                continue
+            old = state.get(m.id)
+            new = out if old is None else old | out
+            if new != old:
+                state[m.id] = new
+                work.append(nodes[m.id])
+    return state
+
+
+def after(node: Node, state: FrozenSet, name: str, kills: FrozenSet[int] = frozenset()):
+    return _transfer(node, state, name, kills)
+
+
+def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> FrozenSet:
+    if n.id in kills or name in n.dels:
+        return frozenset({UNBOUND})
+    if name in n.bound:
+        return frozenset({n})
+    return state
+
+
+def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[Node], bool]] = None,
+               exceptions: bool = True) -> Optional[Node]:
+    """The first node found that reads or deletes `name` before rebinding it, from `starts`."""
+    seen = set()
+    stack = list(starts)
+    while stack:
+        n = stack.pop()
+        if n.id in seen or (within is not None and not within(n)):
+            continue
+        seen.add(n.id)
+        if name in n.uses:
+            return n
+        if name in n.bound or name in n.dels:
+            continue
+        stack.extend(n.succ)
+        if exceptions:
+            stack.extend(n.exc)
+    return None
+
+
+def survives(start: Node, name: str, loop: Loop) -> bool:
+    """Whether, after `start`, a normal path reaches `loop`'s next iteration with `name` unchanged."""
+    seen = set()
+    stack = list(start.succ)
+    while stack:
+        n = stack.pop()
+        if n is loop.header:
+            return True
+        if n.id in seen or not loop.contains(n):
+            continue
+        seen.add(n.id)
+        if name in n.bound or name in n.dels:
+            continue
+        stack.extend(n.succ)
+    return False
+
+
+def read_next_iteration(name: str, loop: Loop) -> Optional[Node]:
+    """A read of `name` in the next iteration before it is rebound (a loop-carried use)."""
+    return first_read([loop.header], name,
+                      within=lambda n: n is loop.header or loop.contains(n))

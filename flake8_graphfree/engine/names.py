@@ -1,0 +1,308 @@
+"""What a statement or expression reads, binds and deletes, in terms of plain names.
+
+This is the only place that looks inside expressions. Everything above it (the control-flow graph,
+the dataflow, the rules) works on the per-statement summaries built here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Set, Tuple
+
+import libcst as cst
+
+# Calls that read a scope's variables by name: a `del` could be observed through them.
+SCOPE_INTROSPECTION = frozenset({"locals", "vars", "exec", "eval"})
+
+_LEAVES = (
+    cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis,
+    cst.FormattedStringText, cst.BaseParenthesizableWhitespace, cst.Comma,
+    cst.Colon, cst.Semicolon, cst.AssignEqual, cst.Dot, cst.LeftParen, cst.RightParen,
+    cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,
+)
+
+
+@dataclass(eq=False)
+class BackwardCall:
+    """A call that runs autograd's backward pass.
+
+    `receiver_names` are the names the tensor receiver is computed from (`(a / k).backward()`),
+    `arg_names` those of the first argument (`accelerator.backward(loss)`,
+    `torch.autograd.backward([a, b])`). Which of the two holds the tensor is decided by the loop
+    analysis: a receiver bound in the loop is a tensor; otherwise the receiver is an engine object.
+    """
+
+    call: cst.Call
+    receiver_names: Tuple[str, ...]
+    arg_names: Tuple[str, ...]
+    retain_graph: bool
+
+
+@dataclass(eq=False)
+class Effects:
+    """Names one evaluation reads (`uses`), binds (`defs`, with the Name node bound) and deletes."""
+
+    uses: Set[str] = field(default_factory=set)
+    defs: List[Tuple[str, cst.Name]] = field(default_factory=list)
+    dels: Set[str] = field(default_factory=set)
+    captured: Set[str] = field(default_factory=set)  # read later by a closure, lambda or genexp
+    backwards: List[BackwardCall] = field(default_factory=list)
+    introspects: bool = False  # calls locals()/vars()/exec()/eval()
+
+
+class NameScanner:
+    """Scans expressions and statements into `Effects`.
+
+    `backward_names` are bare names that mean torch.autograd.backward in this module
+    (from `from torch.autograd import backward [as b]`).
+    """
+
+    def __init__(self, backward_names: frozenset = frozenset()) -> None:
+        self.backward_names = backward_names
+
+    # ----------------------------------------------------------------- expressions
+    def expr(self, node: Optional[cst.CSTNode], out: Effects) -> None:
+        if node is None:
+            return
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            t = type(n)
+            if t is cst.Name:
+                out.uses.add(n.value)
+            elif t is cst.Attribute:
+                stack.append(n.value)
+            elif t is cst.Call:
+                self._call(n, out)
+                stack.append(n.func)
+                stack.extend(a.value for a in n.args)
+            elif t is cst.Arg:
+                stack.append(n.value)
+            elif t is cst.NamedExpr:
+                self.target(n.target, out)
+                stack.append(n.value)
+            elif t is cst.Lambda:
+                self._params_defaults(n.params, stack)
+                inner = Effects()
+                self.expr(n.body, inner)
+                out.captured |= (inner.uses | inner.captured) - _param_names(n.params)
+            elif t is cst.GeneratorExp:
+                # Only the first iterable is evaluated now; the rest runs when it is consumed.
+                stack.append(n.for_in.iter)
+                out.captured |= self._comprehension_reads(n, out)
+            elif t in (cst.ListComp, cst.SetComp, cst.DictComp):
+                stack.append(n.for_in.iter)
+                out.uses |= self._comprehension_reads(n, out)
+            elif isinstance(n, _LEAVES):
+                continue
+            else:
+                stack.extend(n.children)
+
+    def names(self, node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
+        e = Effects()
+        self.expr(node, e)
+        return tuple(sorted(e.uses))
+
+    def _comprehension_reads(self, comp, out: Effects) -> Set[str]:
+        inner = Effects()
+        bound: Set[str] = set()
+        parts: List[cst.CSTNode] = []
+        for_in = comp.for_in
+        first = True
+        while for_in is not None:
+            tgt = Effects()
+            self.target(for_in.target, tgt)
+            bound |= {name for name, _ in tgt.defs}
+            inner.uses |= tgt.uses
+            if not first:
+                parts.append(for_in.iter)
+            first = False
+            parts.extend(i.test for i in for_in.ifs)
+            for_in = for_in.inner_for_in
+        if isinstance(comp, cst.DictComp):
+            parts += [comp.key, comp.value]
+        else:
+            parts.append(comp.elt)
+        for p in parts:
+            self.expr(p, inner)
+        # A walrus inside a comprehension binds in the enclosing scope.
+        out.defs.extend(d for d in inner.defs if d[0] not in bound)
+        out.backwards.extend(inner.backwards)
+        out.introspects |= inner.introspects
+        out.captured |= inner.captured
+        return inner.uses - bound
+
+    def _call(self, call: cst.Call, out: Effects) -> None:
+        func = call.func
+        if isinstance(func, cst.Name) and func.value in SCOPE_INTROSPECTION:
+            out.introspects = True
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        if method in ("backward", "manual_backward"):
+            receiver = func.value
+            if (
+                isinstance(receiver, cst.Call)
+                and isinstance(receiver.func, cst.Attribute)
+                and receiver.func.attr.value == "scale"
+                and receiver.args
+            ):
+                receiver_names = self.names(receiver.args[0].value)  # scaler.scale(loss)
+            elif method == "manual_backward":
+                receiver_names = ()
+            else:
+                receiver_names = self.names(receiver)
+        elif isinstance(func, cst.Name) and func.value in self.backward_names:
+            receiver_names = ()
+        else:
+            return
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        arg_names = self.names(positional[0].value) if positional else ()
+        retain = False
+        for a in call.args:
+            if a.keyword is not None and a.keyword.value == "retain_graph":
+                retain = not (isinstance(a.value, cst.Name) and a.value.value in ("False", "None"))
+        out.backwards.append(BackwardCall(call, receiver_names, arg_names, retain))
+
+    def _params_defaults(self, params: cst.Parameters, stack: list) -> None:
+        for p in _all_params(params):
+            if p.default is not None:
+                stack.append(p.default)
+
+    # ----------------------------------------------------------------- binding targets
+    def target(self, node: cst.CSTNode, out: Effects) -> None:
+        """A store target: plain names are bound, subscripts and attributes only read."""
+        t = type(node)
+        if t is cst.Name:
+            out.defs.append((node.value, node))
+        elif t in (cst.Tuple, cst.List):
+            for el in node.elements:
+                self.target(el.value, out)
+        elif t is cst.StarredElement:
+            self.target(node.value, out)
+        else:  # Attribute, Subscript: reads the object, binds no name
+            self.expr(node, out)
+
+    def del_target(self, node: cst.CSTNode, out: Effects) -> None:
+        t = type(node)
+        if t is cst.Name:
+            out.dels.add(node.value)
+            out.uses.add(node.value)  # `del x` fails if x is unbound: it is a use too
+        elif t in (cst.Tuple, cst.List):
+            for el in node.elements:
+                self.del_target(el.value, out)
+        else:
+            self.expr(node, out)
+
+    # ----------------------------------------------------------------- statements
+    def small(self, stmt: cst.BaseSmallStatement) -> Effects:
+        out = Effects()
+        t = type(stmt)
+        if t is cst.Assign:
+            self.expr(stmt.value, out)
+            for tgt in stmt.targets:
+                self.target(tgt.target, out)
+        elif t is cst.AugAssign:
+            self.expr(stmt.value, out)
+            self.expr(stmt.target, out)  # reads the old value, then binds
+            self.target(stmt.target, out)
+        elif t is cst.AnnAssign:
+            if stmt.value is not None:
+                self.expr(stmt.value, out)
+                self.target(stmt.target, out)
+            elif not isinstance(stmt.target, cst.Name):
+                self.expr(stmt.target, out)
+        elif t is cst.Del:
+            self.del_target(stmt.target, out)
+        elif t is cst.Import:
+            for alias in stmt.names:
+                bound = alias.asname.name if alias.asname else alias.name
+                while isinstance(bound, cst.Attribute):  # `import a.b` binds `a`
+                    bound = bound.value
+                out.defs.append((bound.value, bound))
+        elif t is cst.ImportFrom:
+            if not isinstance(stmt.names, cst.ImportStar):
+                for alias in stmt.names:
+                    bound = alias.asname.name if alias.asname else alias.name
+                    if isinstance(bound, cst.Name):
+                        out.defs.append((bound.value, bound))
+        elif t in (cst.Global, cst.Nonlocal, cst.Pass, cst.Break, cst.Continue):
+            pass
+        else:  # Expr, Return, Raise, Assert, ...
+            self.expr(stmt, out)
+        return out
+
+    def function_free_names(self, node) -> Set[str]:
+        """Names a nested function or class reads from enclosing scopes (conservatively)."""
+        out = Effects()
+        if isinstance(node, cst.FunctionDef):
+            local = set(_param_names(node.params))
+        else:
+            local = set()
+        declared: Set[str] = set()
+        for eff, decl in self._walk_body(node.body):
+            out.uses |= eff.uses | eff.captured
+            out.dels |= eff.dels
+            local |= {name for name, _ in eff.defs}
+            declared |= decl
+        return (out.uses - (local - declared)) | declared
+
+    def _walk_body(self, body):
+        """Effects of every statement of a body, nested blocks included (not nested scopes)."""
+        from .cfg import header_effects, sub_blocks  # local import: cfg builds on this module
+
+        stack = [body]
+        while stack:
+            block = stack.pop()
+            for stmt in getattr(block, "body", ()):
+                if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                    for small in stmt.body:
+                        decl = set()
+                        if isinstance(small, (cst.Global, cst.Nonlocal)):
+                            decl = {n.name.value for n in small.names}
+                        yield self.small(small), decl
+                elif isinstance(stmt, cst.BaseSmallStatement):
+                    yield self.small(stmt), set()
+                else:
+                    for eff in header_effects(self, stmt):
+                        yield eff, set()
+                    if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                        stack.extend(sub_blocks(stmt))
+
+
+def _all_params(params: cst.Parameters):
+    yield from params.posonly_params
+    yield from params.params
+    if isinstance(params.star_arg, cst.Param):
+        yield params.star_arg
+    yield from params.kwonly_params
+    if params.star_kwarg is not None:
+        yield params.star_kwarg
+
+
+def _param_names(params: cst.Parameters) -> Set[str]:
+    return {p.name.value for p in _all_params(params)}
+
+
+def backward_aliases(module: cst.Module) -> frozenset:
+    """Bare names bound to torch.autograd.backward by a top-level `from torch.autograd import`."""
+    names = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and not isinstance(small.names, cst.ImportStar)
+                and _dotted(small.module) == "torch.autograd"
+            ):
+                for alias in small.names:
+                    if isinstance(alias.name, cst.Name) and alias.name.value == "backward":
+                        names.add(alias.asname.name.value if alias.asname else "backward")
+    return frozenset(names)
+
+
+def _dotted(node) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return _dotted(node.value) + "." + node.attr.value
+    return ""
+

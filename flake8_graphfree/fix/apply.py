@@ -1,0 +1,62 @@
+"""Applies the engine's `del` plans to the tree. Where they go is decided in engine/placement.py;
+this module only edits statement lists, keeping everything else byte for byte."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+import libcst as cst
+
+from ..engine.cfg import flatten
+
+
+def apply_dels(module: cst.Module, edits) -> cst.Module:
+    """`edits`: (slot, name) pairs. Names meeting at one slot share one `del a, b`."""
+    by_block: Dict[int, Dict[int, List[str]]] = {}
+    for slot, name in edits:
+        names = by_block.setdefault(id(slot.block.container), {}).setdefault(slot.index, [])
+        if name not in names:
+            names.append(name)
+    if not by_block:
+        return module
+    return module.visit(_Inserter(by_block))
+
+
+def _del(names: List[str]) -> cst.Del:
+    if len(names) == 1:
+        return cst.Del(target=cst.Name(names[0]))
+    return cst.Del(target=cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[]))
+
+
+class _Inserter(cst.CSTTransformer):
+    def __init__(self, by_block: Dict[int, Dict[int, List[str]]]) -> None:
+        super().__init__()
+        self.by_block = by_block
+
+    def leave_IndentedBlock(self, original, updated):
+        inserts = self.by_block.get(id(original))
+        if not inserts:
+            return updated
+        units = flatten(original)
+        body = list(updated.body)
+        for index in sorted(inserts, reverse=True):  # from the end, so earlier indices stay valid
+            stmt = _del(inserts[index])
+            if 0 < index < len(units) and units[index - 1][1] == units[index][1]:
+                # Between two statements of one line (`a = f(x); a.backward(); step()`).
+                line_no, small = units[index][1], units[index][2]
+                line = body[line_no]
+                smalls = list(line.body)
+                smalls.insert(small, stmt)
+                body[line_no] = line.with_changes(body=smalls)
+            else:
+                at = units[index - 1][1] + 1 if index > 0 else 0
+                body.insert(at, cst.SimpleStatementLine(body=[stmt]))
+        return updated.with_changes(body=body)
+
+    def leave_SimpleStatementSuite(self, original, updated):
+        inserts = self.by_block.get(id(original))
+        if not inserts:
+            return updated
+        smalls = list(updated.body)
+        for index in sorted(inserts, reverse=True):
+            smalls.insert(index, _del(inserts[index]))
+        return updated.with_changes(body=smalls)

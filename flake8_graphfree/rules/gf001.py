@@ -1,0 +1,133 @@
+"""GF001 loss-kept-after-backward: where GF001 is decided and worded.
+
+The engine finds each name that is bound in a loop, backwarded in the same iteration, and still
+bound when the loop goes round (engine/retention.py); it also plans the `del` or says why it can't
+(engine/placement.py). This rule words the finding.
+"""
+from __future__ import annotations
+
+from .base import Example, Rule
+
+
+class GF001(Rule):
+    code = "GF001"
+    name = "loss-kept-after-backward"
+    summary = "a backwarded tensor stays bound into the next iteration of its loop"
+
+    @classmethod
+    def check(cls, retentions):
+        for r in retentions:
+            kept = ("the whole graph with its saved tensors: retain_graph=True"
+                    if r.retain_graph else "graph nodes, not activations: backward freed those")
+            head = f"'{r.name}' keeps its autograd graph alive into the next iteration ({kept})"
+            if r.slots is not None:
+                yield r, f"{head}; add 'del {r.name}' after its last use", True
+            else:
+                yield r, f"{head}; no autofix: {r.no_fix_reason}", False
+
+    must_trigger = [
+        Example(
+            "for batch in loader:\n"
+            "    loss = model(batch)\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n",
+            lines=(2,),
+            fixed="for batch in loader:\n"
+            "    loss = model(batch)\n"
+            "    loss.backward()\n"
+            "    del loss\n"
+            "    optimizer.step()\n",
+        ),
+        Example(  # the blog's loop: a while loop, and a name read after backward
+            "while step < steps:\n"
+            "    loss = model(x)\n"
+            "    loss.backward()\n"
+            "    print(loss.item())\n"
+            "    step += 1\n",
+            lines=(2,),
+            fixed="while step < steps:\n"
+            "    loss = model(x)\n"
+            "    loss.backward()\n"
+            "    print(loss.item())\n"
+            "    del loss\n"
+            "    step += 1\n",
+        ),
+        Example(  # one-line body
+            "for x in xs: a = f(x); a.backward()\n",
+            lines=(1,),
+            fixed="for x in xs: a = f(x); a.backward(); del a\n",
+        ),
+        Example(  # every path to the next iteration gets its del, the continue too
+            "def train(model, loader, scaler):\n"
+            "    for x, y in loader:\n"
+            "        with autocast():\n"
+            "            loss = model(x, y)\n"
+            "        if not torch.isfinite(loss):\n"
+            "            continue\n"
+            "        scaler.scale(loss).backward()\n"
+            "        scaler.step(opt)\n",
+            lines=(4,),
+            fixed="def train(model, loader, scaler):\n"
+            "    for x, y in loader:\n"
+            "        with autocast():\n"
+            "            loss = model(x, y)\n"
+            "        if not torch.isfinite(loss):\n"
+            "            del loss\n"
+            "            continue\n"
+            "        scaler.scale(loss).backward()\n"
+            "        del loss\n"
+            "        scaler.step(opt)\n",
+        ),
+        Example(  # several names backwarded together share one del
+            "for b in loader:\n"
+            "    mse = crit(model(b), b)\n"
+            "    reg = penalty(model)\n"
+            "    (mse + 0.1 * reg).backward()\n",
+            lines=(2, 3),
+            fixed="for b in loader:\n"
+            "    mse = crit(model(b), b)\n"
+            "    reg = penalty(model)\n"
+            "    (mse + 0.1 * reg).backward()\n"
+            "    del mse, reg\n",
+        ),
+        Example(  # read after the loop: reported, not fixed
+            "def fit(model, loader):\n"
+            "    for b in loader:\n"
+            "        loss = model(b)\n"
+            "        loss.backward()\n"
+            "    return loss.item()\n",
+            lines=(3,),
+        ),
+    ]
+    must_not_trigger = [
+        Example(  # already deleted
+            "for b in loader:\n"
+            "    loss = model(b)\n"
+            "    loss.backward()\n"
+            "    del loss\n"
+        ),
+        Example(  # rebound to a float before the loop goes round
+            "for b in loader:\n"
+            "    loss = model(b)\n"
+            "    loss.backward()\n"
+            "    loss = loss.item()\n"
+        ),
+        Example(  # a loop-carried use: the next iteration reads it first
+            "loss = None\n"
+            "for b in loader:\n"
+            "    if loss is not None:\n"
+            "        print(loss.item())\n"
+            "    loss = model(b)\n"
+            "    loss.backward()\n"
+        ),
+        Example(  # no backward in the loop: not GF001's business
+            "for b in loader:\n"
+            "    loss = model(b)\n"
+            "    total += loss.item()\n"
+        ),
+        Example(  # bound outside the loop
+            "loss = model(x)\n"
+            "for _ in range(3):\n"
+            "    loss.backward(retain_graph=True)\n"
+        ),
+    ]
