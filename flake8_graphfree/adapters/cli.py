@@ -54,8 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             errors += 1
             continue
         for f in result.fixed:
-            name = f.message.split("'")[1]
-            print(f"{path}:{f.line}:{f.col + 1}: {f.code} fixed: inserted 'del {name}'")
+            print(f"{path}:{f.line}:{f.col + 1}: {f.code} fixed: inserted 'del {f.edits[0][1]}'")
         for f in result.unfixed:
             print(f"{path}:{f.line}:{f.col + 1}: {f.code} {f.message}")
         left += len(result.unfixed)

@@ -9,9 +9,9 @@ one line is two nodes with a slot between them.
 
 Modelled: if/elif/else, for/while (+ else), async for/with, with, try/except/else/finally (+ except*),
 match/case, break/continue/return/raise (through `finally`), nested functions and classes (their bodies
-are separate scopes; what they read is recorded as captured). Not modelled: exceptions swallowed by a
-context manager's __exit__, and finally blocks are built once for every way of entering them (an
-over-approximation: it adds paths, it never removes one).
+are separate scopes; what they read is recorded as captured). A `finally:` block is built once per
+way out of it, so a `continue` through it does not merge with the fall-through path. Not modelled:
+exceptions swallowed by a context manager's __exit__ (the `with` body is taken to complete or raise).
 """
 from __future__ import annotations
 
@@ -233,12 +233,19 @@ def _params(params: cst.Parameters):
 
 
 class _Finally:
-    __slots__ = ("entry", "targets", "loop")
+    """A `finally:` block being built. It is built once per route out of it (falling through, each
+    jump target, an exception), so that paths that enter it differently do not merge."""
 
-    def __init__(self, entry: Node, loop: Optional[Loop]) -> None:
-        self.entry = entry
-        self.targets: List[Node] = []  # where control goes after the finally block
+    __slots__ = ("routes", "loop")
+
+    def __init__(self, loop: Optional[Loop]) -> None:
+        self.routes: Dict[object, tuple] = {}  # key -> (entry join node, where the route goes)
         self.loop = loop
+
+    def entry(self, builder: "_Builder", key, target) -> Node:
+        if key not in self.routes:
+            self.routes[key] = (builder.node("join", None, []), target)
+        return self.routes[key][0]
 
 
 class _Builder:
@@ -286,14 +293,11 @@ class _Builder:
         return n
 
     def _jump(self, n: Node, target: Node, loop_only: bool) -> None:
-        """Route a break/continue/return through the finally blocks it leaves."""
-        crossing = [f for f in self.finallies if not loop_only or f.loop is self.loop]
-        if not crossing:
-            n.succ.append(target)
-            return
-        n.succ.append(crossing[-1].entry)
-        for inner, outer in zip(reversed(crossing), list(reversed(crossing))[1:] + [None]):
-            inner.targets.append(outer.entry if outer is not None else target)
+        """Route a break/continue/return through the finally blocks it leaves, innermost first."""
+        for f in self.finallies:  # outermost first: each inner route ends at the outer's entry
+            if not loop_only or f.loop is self.loop:
+                target = f.entry(self, id(target), target)
+        n.succ.append(target)
 
     # ----------------------------------------------------------------- statements
     def stmt(self, stmt, preds) -> List[Node]:
@@ -411,9 +415,9 @@ class _Builder:
         saved = self.exc_targets
         fin = None
         if stmt.finalbody is not None:
-            fin = _Finally(self.node("join", stmt, []), self.loop)
+            fin = _Finally(self.loop)
             self.finallies = self.finallies + [fin]
-        outer_targets = [fin.entry] if fin else saved
+        outer_targets = [fin.entry(self, "raise", None)] if fin else saved
         handlers = []
         for h in stmt.handlers:
             eff = Effects()
@@ -439,12 +443,22 @@ class _Builder:
         if fin is None:
             return frontier
         self.finallies = [f for f in self.finallies if f is not fin]
-        for n in frontier:
-            n.succ.append(fin.entry)
-        end = self.block(stmt.finalbody.body, [fin.entry], owner=stmt)
-        for n in end:
-            n.succ.extend(fin.targets)
-        return end
+        if frontier:
+            fin.entry(self, "normal", None)
+            for n in frontier:
+                n.succ.append(fin.routes["normal"][0])
+        out: List[Node] = []
+        for key, (entry, target) in list(fin.routes.items()):
+            end = self.block(stmt.finalbody.body, [entry], owner=stmt)
+            if key == "normal":
+                out = end
+            elif key == "raise":  # re-raised: on to the enclosing handlers, if any
+                for n in end:
+                    n.succ.extend(saved)
+            else:
+                for n in end:
+                    n.succ.append(target)
+        return out
 
     def match_(self, stmt: cst.Match, preds) -> List[Node]:
         eff = Effects()
@@ -457,7 +471,9 @@ class _Builder:
             self.scanner.expr(case.guard, eff)
             cn = self.node("case", case, prev, eff)
             frontier += self.block(case.body, [cn], owner=stmt)
-            prev = [cn]
+            irrefutable = (isinstance(case.pattern, cst.MatchAs) and case.pattern.pattern is None
+                           and case.guard is None)
+            prev = [] if irrefutable else [cn]
         return frontier + prev
 
     def definition(self, stmt, preds) -> List[Node]:

@@ -11,7 +11,8 @@ from typing import List, Optional, Set, Tuple
 import libcst as cst
 
 # Calls that read a scope's variables by name: a `del` could be observed through them.
-SCOPE_INTROSPECTION = frozenset({"locals", "vars", "exec", "eval"})
+SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
+SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) are harmless
 
 _LEAVES = (
     cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis,
@@ -133,7 +134,10 @@ class NameScanner:
 
     def _call(self, call: cst.Call, out: Effects) -> None:
         func = call.func
-        if isinstance(func, cst.Name) and func.value in SCOPE_INTROSPECTION:
+        if isinstance(func, cst.Name) and (
+            func.value in SCOPE_INTROSPECTION
+            or (func.value in SCOPE_INTROSPECTION_NO_ARGS and not call.args)
+        ):
             out.introspects = True
         method = func.attr.value if isinstance(func, cst.Attribute) else None
         if method in ("backward", "manual_backward"):

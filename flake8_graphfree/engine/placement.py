@@ -36,7 +36,7 @@ def _plan(scope: Scope, loop: Loop, name: str) -> List[Node]:
     if name in scope.nonlocals:
         raise NoFix(f"{q} is declared nonlocal")
     if scope.introspects:
-        raise NoFix("the scope calls locals(), vars(), exec() or eval()")
+        raise NoFix("the scope reads its names through locals(), globals(), vars(), dir(), exec() or eval()")
     if name in scope.captured:
         raise NoFix(f"{q} is read by a nested function, lambda or generator")
     state = reaching(scope, loop, name)
@@ -60,7 +60,7 @@ def _plan(scope: Scope, loop: Loop, name: str) -> List[Node]:
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if loop.header in n.succ and n.id in normal:
             if after(n, normal[n.id], name, kills) - {UNBOUND}:
-                raise NoFix(f"no single place for 'del {name}' covers every path")
+                raise NoFix(f"{q} may be unbound at every place a 'del' could go")
     return sorted(slots, key=lambda n: n.id)
 
 

@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args, stdin=None, cwd=None):
+    """Run a command the way a user would, from the project's environment."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run(args, input=stdin, capture_output=True, cwd=cwd, env=env, timeout=120)
+
+
+def flake8(*args, stdin=None, cwd=None):
+    """Real flake8 with only our codes and no user config."""
+    return run([sys.executable, "-m", "flake8", "--isolated", "--select=GF", *args],
+               stdin=stdin, cwd=cwd)
+
+
+def graphfree_fix(*args, stdin=None, cwd=None):
+    return run([sys.executable, "-m", "flake8_graphfree.adapters.cli", *args], stdin=stdin, cwd=cwd)
+
+
+def parse_flake8(stdout: bytes):
+    """{(path, line): [(col, text)]} from flake8's default format."""
+    out = {}
+    for line in stdout.decode().splitlines():
+        path, lineno, col, text = line.split(":", 3)
+        out.setdefault((path, int(lineno)), []).append((int(col), text.strip()))
+    return out
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path

@@ -1,0 +1,4 @@
+﻿def train(model, loader):
+    for x in loader:
+        loss = model(x)
+        loss.backward()

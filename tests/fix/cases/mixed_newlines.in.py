@@ -1,0 +1,3 @@
+for x in loader:
+    loss = model(x)
+    loss.backward()

@@ -1,0 +1,4 @@
+for x in loader:
+    loss = model(x)
+    loss.backward()
+    del loss

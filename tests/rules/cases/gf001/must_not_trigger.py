@@ -1,0 +1,98 @@
+# Nothing here may be reported.
+
+
+def deleted(model, loader):
+    for x in loader:
+        loss = model(x)
+        loss.backward()
+        del loss
+
+
+def rebound_to_float(model, loader):
+    for x in loader:
+        loss = model(x)
+        loss.backward()
+        loss = loss.item()
+
+
+def set_to_none(model, loader):
+    for x in loader:
+        loss = model(x)
+        loss.backward()
+        loss = None
+
+
+def loop_carried(model, loader):
+    loss = None
+    for x in loader:
+        if loss is not None:
+            print(loss.item())
+        loss = model(x)
+        loss.backward()
+
+
+def while_test_reads_it(model):
+    loss = model()
+    while loss.item() > 0.1:
+        loss = model()
+        loss.backward()
+
+
+def no_backward(model, loader):
+    for x in loader:
+        loss = model(x)
+        print(loss.item())
+
+
+def bound_outside_the_loop(model, x):
+    loss = model(x)
+    for _ in range(3):
+        loss.backward(retain_graph=True)
+
+
+def loop_target(losses):
+    for loss in losses:
+        loss.backward()
+
+
+def backward_in_nested_function(model, loader):
+    for x in loader:
+        loss = model(x)
+
+        def step():
+            pass
+
+        step()
+
+
+def copied_to_another_holder(model, loader):
+    prev = None
+    for x in loader:
+        if prev is not None:
+            print(prev.item())
+        loss = model(x)
+        loss.backward()
+        prev = loss
+
+
+def stored_on_self(self, loader):
+    for x in loader:
+        loss = self.model(x)
+        loss.backward()
+        self.last_loss = loss
+
+
+def noqa_silences(model, loader):
+    for x in loader:
+        loss = model(x)  # noqa: GF001
+        loss.backward()
+    for x in loader:
+        loss = model(x)  # noqa
+        loss.backward()
+
+
+def backward_of_unrelated_name(model, loader, y):
+    for x in loader:
+        out = model(x)
+        y.backward()
+        print(out)

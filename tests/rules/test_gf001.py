@@ -1,0 +1,57 @@
+"""GF001 through real flake8: the case files' markers and the rule's own inline examples."""
+import re
+from pathlib import Path
+
+import pytest
+
+from flake8_graphfree.rules.gf001 import GF001
+
+from ..conftest import flake8, graphfree_fix, parse_flake8
+
+CASES = Path(__file__).parent / "cases" / "gf001"
+MARKER = re.compile(r"#\s*(GF\d{3})(?::\s*(.*))?$")
+
+
+def expected(path: Path):
+    out = {}
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        m = MARKER.search(line)
+        if m:
+            out[i] = (m.group(1), (m.group(2) or "").strip())
+    return out
+
+
+@pytest.fixture(scope="module")
+def flake8_output():
+    result = flake8(str(CASES))
+    assert result.returncode in (0, 1), result.stderr.decode()
+    assert not result.stderr, result.stderr.decode()
+    return parse_flake8(result.stdout)
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.py")), ids=lambda p: p.name)
+def test_case_file(path, flake8_output):
+    want = expected(path)
+    got = {line: items for (p, line), items in flake8_output.items() if Path(p).name == path.name}
+    assert sorted(got) == sorted(want), f"reported lines {sorted(got)}, expected {sorted(want)}"
+    for line, (code, fragment) in want.items():
+        (col, text), = got[line]
+        assert text.startswith(code + " ")
+        assert fragment in text, f"line {line}: {text!r} lacks {fragment!r}"
+
+
+def _examples(kind):
+    return [pytest.param(ex, id=f"{kind}-{i}") for i, ex in enumerate(getattr(GF001, kind))]
+
+
+@pytest.mark.parametrize("example", _examples("must_trigger") + _examples("must_not_trigger"))
+def test_inline_example(example, tmp_path):
+    path = tmp_path / "example.py"
+    path.write_text(example.source)
+    result = flake8(str(path))
+    lines = sorted({line for (_, line) in parse_flake8(result.stdout)})
+    assert tuple(lines) == example.lines
+    assert result.returncode == (1 if example.lines else 0)
+    fixed = graphfree_fix(str(path))
+    assert fixed.returncode == 0, fixed.stderr.decode()
+    assert path.read_text() == (example.fixed if example.fixed is not None else example.source)
