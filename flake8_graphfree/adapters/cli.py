@@ -24,6 +24,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     from ..fix import FixError, fix_source  # imports LibCST
+    from ..lint import SourceError
 
     errors = files = changed = fixes = left = 0
     for path, exists in discover(args.paths):
@@ -45,12 +46,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             _error(path, f"internal error, file left unchanged: {e}")
             errors += 1
             continue
-        except RecursionError:
-            _error(path, "too deeply nested to analyse, skipped")
+        except SourceError as e:
+            _error(path, str(e))
             errors += 1
             continue
-        except Exception as e:  # noqa: BLE001 - LibCST parse and decoding errors
-            _error(path, f"cannot parse: {_first_line(e)}")
+        except RecursionError:
+            _error(path, "too deeply nested to analyse, skipped")
             errors += 1
             continue
         for f in result.fixed:
@@ -74,11 +75,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _error(path: str, reason: str) -> None:
     print(f"{path}: error: {reason}", file=sys.stderr)
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

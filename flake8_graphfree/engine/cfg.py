@@ -48,10 +48,11 @@ class Node:
 class Block:
     """A statement list: its units (small statements and compound statements) and slots."""
 
-    __slots__ = ("container", "units", "slots", "spans")
+    __slots__ = ("container", "units", "slots", "spans", "top")
 
-    def __init__(self, container) -> None:
+    def __init__(self, container, top) -> None:
         self.container = container
+        self.top = top  # the module-level statement this block is inside
         self.units = flatten(container)  # (stmt, line index or None, small index or None)
         self.slots: List[Node] = []  # len(units) + 1
         self.spans: List[tuple] = []  # node-id range [start, end) of each unit
@@ -257,13 +258,15 @@ class _Builder:
         self.exc_targets: List[Node] = []
         self.finallies: List[_Finally] = []
         self.exit: Node = None
+        self.top = None
 
     def node(self, kind: str, cst_node, preds, eff: Optional[Effects] = None) -> Node:
         n = Node(len(self.nodes), kind, cst_node, self.loop)
         if eff is not None:
             n.uses = eff.uses
-            n.defs = eff.defs
-            n.bound = {name for name, _ in eff.defs}
+            if eff.defs:
+                n.defs = eff.defs
+                n.bound = {name for name, _ in eff.defs}
             n.dels = eff.dels
             n.backwards = eff.backwards
             self.scope._captured |= eff.captured
@@ -274,11 +277,13 @@ class _Builder:
         return n
 
     def block(self, container, preds, owner=None) -> List[Node]:
-        blk = Block(container)
+        blk = Block(container, self.top)
         if owner is not None:
             self.scope.children.setdefault(id(owner), []).append(blk)
         frontier = preds
-        for i, (stmt, _, _) in enumerate(blk.units):
+        for i, (stmt, line, _) in enumerate(blk.units):
+            if isinstance(container, cst.Module):
+                self.top = container.body[line] if line is not None else stmt
             slot = self._slot(blk, i, frontier)
             start = len(self.nodes)
             frontier = self.stmt(stmt, [slot])
@@ -497,10 +502,12 @@ _DISPATCH = {
 }
 
 
-def build_scope(node, scanner: NameScanner) -> Scope:
-    """The control-flow graph of a module's top level or of one function's body."""
+def build_scope(node, scanner: NameScanner, top=None) -> Scope:
+    """The control-flow graph of a module's top level or of one function's body. `top` is the
+    module-level statement holding a function (the fixer edits only such statements)."""
     scope = Scope(node, scanner)
     b = _Builder(scope)
+    b.top = top
     entry = b.node("entry", node, [])
     if isinstance(node, cst.FunctionDef):
         entry.bound = set(_param_names(node.params))
@@ -511,43 +518,31 @@ def build_scope(node, scanner: NameScanner) -> Scope:
     return scope
 
 
-def scopes_with_loops(module: cst.Module):
-    """The module and every function (methods and nested functions too) that holds a loop."""
-    found = []
-
-    def visit(body_owner, is_scope: bool) -> bool:
-        has_loop = False
-        stack = [body_owner]
-        while stack:
-            owner = stack.pop()
-            body = owner.body if isinstance(owner, cst.Module) else getattr(owner, "body", None)
-            stmts = body if isinstance(owner, cst.Module) else getattr(body, "body", ())
-            for st in stmts:
-                if isinstance(st, (cst.For, cst.While)):
-                    has_loop = True
-                if isinstance(st, cst.FunctionDef):
-                    visit(st, True)
-                elif isinstance(st, cst.ClassDef):
-                    _class(st)
-                elif not isinstance(st, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
-                    stack.extend(_Holder(b) for b in sub_blocks(st))
-        if is_scope and has_loop:
-            found.append(body_owner)
-        return has_loop
-
-    def _class(cls) -> None:
-        # A class body is not analysed (its names become attributes); its methods are.
-        visit(cls, False)
-
-    visit(module, True)
-    found.sort(key=lambda n: 0 if isinstance(n, cst.Module) else 1)
+def scopes_with_loops(module: cst.Module) -> List[tuple]:
+    """(scope, top-level statement holding it) for the module, if it has a loop of its own, and for
+    every function (methods and nested functions too) that has one. Class bodies are not scopes we
+    analyse (their names become attributes); the methods in them are."""
+    found: List[tuple] = []
+    module_has_loop = False
+    for top in module.body:
+        module_has_loop |= _scan([top], top, found)
+    if module_has_loop:
+        found.insert(0, (module, None))
     return found
 
 
-class _Holder:
-    """Lets `scopes_with_loops` treat a bare block like a statement that owns it."""
-
-    __slots__ = ("body",)
-
-    def __init__(self, block) -> None:
-        self.body = block
+def _scan(stmts, top, found) -> bool:
+    """Whether `stmts` hold a loop of their own scope; records the nested functions that do."""
+    has_loop = False
+    for st in stmts:
+        if isinstance(st, (cst.For, cst.While)):
+            has_loop = True
+        if isinstance(st, cst.FunctionDef):
+            if _scan(st.body.body, top, found):
+                found.append((st, top))
+        elif isinstance(st, cst.ClassDef):
+            _scan(st.body.body, top, found)
+        elif not isinstance(st, cst.SimpleStatementLine):
+            for b in sub_blocks(st):
+                has_loop |= _scan(b.body, top, found)
+    return has_loop

@@ -36,8 +36,8 @@ class Retention:
 def analyze(module: cst.Module) -> List[Retention]:
     scanner = NameScanner(backward_aliases(module))
     found: List[Retention] = []
-    for owner in scopes_with_loops(module):
-        scope = build_scope(owner, scanner)
+    for owner, top in scopes_with_loops(module):
+        scope = build_scope(owner, scanner, top)
         for loop in scope.loops:
             found.extend(loop_retentions(scope, loop))
     return found

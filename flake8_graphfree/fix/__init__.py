@@ -1,14 +1,19 @@
 """Fixing a file: findings -> `del` edits -> new bytes, checked before anything is written."""
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from ..lint import deep_recursion, might_have_findings, parse_checked
 from ..lint import findings as lint_findings
-from ..lint import parse
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
 from .apply import apply_dels
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, not str.splitlines()'s
 
 
 class FixError(Exception):
@@ -28,30 +33,36 @@ class FixResult:
 
 
 def fix_source(source: bytes, select: Optional[tuple] = None) -> FixResult:
-    """Apply every safe fix that noqa does not silence. Raises libcst.ParserSyntaxError on bad
-    input and FixError if the result does not re-parse, still has a fixable finding, or lost one."""
-    module = parse(source)
-    found = _reported(module, select)
+    """Apply every safe fix that noqa does not silence. Raises lint.SourceError on input that
+    cannot be analysed and FixError if the result does not re-parse, still has a fixable finding,
+    or lost one."""
+    if not might_have_findings(source):
+        return FixResult(source, source)
+    module = parse_checked(source)
+    found = _reported(module, source, select)
     fixed = [f for f in found if f.fixable]
     unfixed = [f for f in found if not f.fixable]
     if not fixed:
         return FixResult(source, source, [], unfixed)
-    new = apply_dels(module, [e for f in fixed for e in f.edits]).bytes
+    with deep_recursion():
+        new_module = apply_dels(module, [e for f in fixed for e in f.edits])
+        new = new_module.bytes
     try:
-        again = _reported(parse(new), select)
+        ast.parse(new)
     except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
         raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
+    again = _reported(new_module, new, select)
     if any(f.fixable for f in again) or len(again) != len(unfixed):
         raise FixError("the fixed text does not have exactly the findings left without autofix")
     return FixResult(source, new, fixed, unfixed)
 
 
-def _reported(module, select) -> List[Finding]:
+def _reported(module, source: bytes, select) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
     found = lint_findings(module)
     if not found:
         return found
-    lines = module.code.splitlines()
+    lines = _LINE_BREAK.split(source.decode(module.encoding, errors="replace"))
     if file_is_exempt(lines):
         return []
     return [f for f in found

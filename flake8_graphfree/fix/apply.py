@@ -12,13 +12,18 @@ from ..engine.cfg import flatten
 def apply_dels(module: cst.Module, edits) -> cst.Module:
     """`edits`: (slot, name) pairs. Names meeting at one slot share one `del a, b`."""
     by_block: Dict[int, Dict[int, List[str]]] = {}
+    tops = set()
     for slot, name in edits:
         names = by_block.setdefault(id(slot.block.container), {}).setdefault(slot.index, [])
         if name not in names:
             names.append(name)
+        tops.add(id(slot.block.top))
     if not by_block:
         return module
-    return module.visit(_Inserter(by_block))
+    # Only the module-level statements that hold an edit are walked and rebuilt.
+    inserter = _Inserter(by_block)
+    body = [stmt.visit(inserter) if id(stmt) in tops else stmt for stmt in module.body]
+    return module.with_changes(body=body)
 
 
 def _del(names: List[str]) -> cst.Del:

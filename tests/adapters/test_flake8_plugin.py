@@ -1,0 +1,75 @@
+"""The plugin as flake8 runs it: columns, noqa, stdin, bad input, and staying out of the way."""
+from ..conftest import flake8, parse_flake8
+
+SEED = b"for b in loader:\n    loss = model(b)\n    loss.backward()\n"
+
+
+def test_reports_the_binding_name_with_flake8_columns(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_bytes(b"def f():\n    for b in loader:\n        out, loss = model(b)\n        loss.backward()\n")
+    result = flake8(str(path))
+    assert result.returncode == 1
+    line = result.stdout.decode().strip()
+    # flake8 shows 1-based columns: `loss` starts at the 14th character.
+    assert line.startswith(f"{path}:3:14: GF001 'loss' keeps its autograd graph alive")
+    assert line.endswith("add 'del loss' after its last use")
+
+
+def test_stdin_gives_the_same_result_as_the_file(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_bytes(SEED)
+    on_disk = flake8(str(path)).stdout.decode().replace(str(path), "train.py")
+    piped = flake8("--stdin-display-name", "train.py", "-", stdin=SEED).stdout.decode()
+    assert piped == on_disk and piped.startswith("train.py:2:5: GF001 ")
+
+
+def test_noqa_forms(tmp_path):
+    path = tmp_path / "t.py"
+    path.write_text(
+        "for b in loader:\n    loss = model(b)  # noqa\n    loss.backward()\n"
+        "for b in loader:\n    loss = model(b)  # noqa: GF001\n    loss.backward()\n"
+        "for b in loader:\n    loss = model(b)  # noqa: E501\n    loss.backward()\n"
+    )
+    assert sorted(line for (_, line) in parse_flake8(flake8(str(path)).stdout)) == [8]
+
+
+def test_enabled_by_default_without_select(tmp_path):
+    path = tmp_path / "t.py"
+    path.write_bytes(SEED)
+    from ..conftest import run
+    import sys
+
+    result = run([sys.executable, "-m", "flake8", "--isolated", str(path)])
+    assert b"GF001" in result.stdout
+
+
+def test_syntax_error_is_flake8s_e999_and_no_traceback(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_bytes(b"for b in loader:\n    loss = model(b\n    loss.backward()\n")
+    from ..conftest import run
+    import sys
+
+    result = run([sys.executable, "-m", "flake8", "--isolated", "--select=GF,E999", str(path)])
+    assert b"E999" in result.stdout
+    assert b"Traceback" not in result.stderr and b"GF" not in result.stdout
+
+
+def test_crlf_bom_and_latin1_files(tmp_path):
+    for name, data in {
+        "crlf.py": SEED.replace(b"\n", b"\r\n"),
+        "bom.py": b"\xef\xbb\xbf" + SEED,
+        "latin1.py": b"# -*- coding: latin-1 -*-\n# \xe9\n" + SEED,
+    }.items():
+        (tmp_path / name).write_bytes(data)
+    found = parse_flake8(flake8(str(tmp_path)).stdout)
+    assert sorted((p.rsplit("/", 1)[1], line) for (p, line) in found) == [
+        ("bom.py", 2), ("crlf.py", 2), ("latin1.py", 4)]
+
+
+def test_files_without_backward_are_not_parsed(tmp_path, monkeypatch):
+    from flake8_graphfree.adapters.flake8_plugin import GraphFreeChecker
+    import flake8_graphfree.lint as lint
+
+    monkeypatch.setattr(lint, "parse", lambda _: (_ for _ in ()).throw(AssertionError("parsed")))
+    lines = ["for b in loader:\n", "    loss = model(b)\n"]
+    assert list(GraphFreeChecker(None, lines).run()) == []

@@ -1,0 +1,25 @@
+"""The engine and rules import neither flake8, argparse nor torch; the package root imports nothing
+heavy, so flake8 stays fast on files without a backward call."""
+import subprocess
+import sys
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parent.parent / "flake8_graphfree"
+
+
+def test_engine_and_rules_do_not_import_adapters_or_torch():
+    for folder in ("engine", "rules"):
+        for path in (PKG / folder).glob("*.py"):
+            imports = [line.split() for line in path.read_text().splitlines()
+                       if line.startswith(("import ", "from ")) or line.startswith(("    import ", "    from "))]
+            modules = {words[1] for words in imports}
+            for module in modules:
+                top = module.lstrip(".").split(".")[0]
+                assert top not in ("flake8", "argparse", "torch", "adapters", "fix"), (path.name, module)
+
+
+def test_importing_the_plugin_does_not_import_libcst_or_torch():
+    code = ("import sys, flake8_graphfree.adapters.flake8_plugin; "
+            "print('libcst' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
