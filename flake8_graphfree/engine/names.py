@@ -57,8 +57,10 @@ class NameScanner:
     (from `from torch.autograd import backward [as b]`).
     """
 
-    def __init__(self, backward_names: frozenset = frozenset()) -> None:
+    def __init__(self, backward_names: frozenset = frozenset(),
+                 dist_autograd_names: frozenset = frozenset()) -> None:
         self.backward_names = backward_names
+        self.dist_autograd = dist_autograd_names | {"dist_autograd", "torch.distributed.autograd"}
 
     # ----------------------------------------------------------------- expressions
     def expr(self, node: Optional[cst.CSTNode], out: Effects) -> None:
@@ -102,6 +104,36 @@ class NameScanner:
         e = Effects()
         self.expr(node, e)
         return tuple(sorted(e.uses))
+
+    @staticmethod
+    def tensor_names(node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
+        """Names a backward's tensor is computed from: through arithmetic, indexing, attributes,
+        method calls (`loss.mean()`), lists and `torch.*` functions (`torch.stack([a, b])`).
+        Not through other calls: `criterion(outputs, labels)` is a new tensor, and its inputs
+        are forward outputs and data, not the loss."""
+        found = []
+        stack = [node] if node is not None else []
+        while stack:
+            n = stack.pop()
+            t = type(n)
+            if t is cst.Name:
+                found.append(n.value)
+            elif t is cst.BinaryOperation or t is cst.BooleanOperation:
+                stack += [n.left, n.right]
+            elif t is cst.UnaryOperation:
+                stack.append(n.expression)
+            elif t is cst.Attribute or t is cst.Subscript:
+                stack.append(n.value)
+            elif t is cst.IfExp:
+                stack += [n.body, n.orelse]
+            elif t in (cst.List, cst.Tuple):
+                stack.extend(e.value for e in n.elements)
+            elif t is cst.Call:
+                if isinstance(n.func, cst.Attribute):
+                    stack.append(n.func.value)
+                if _dotted(n.func).startswith("torch."):
+                    stack.extend(a.value for a in n.args)
+        return tuple(sorted(set(found)))
 
     def _comprehension_reads(self, comp, out: Effects) -> Set[str]:
         inner = Effects()
@@ -148,17 +180,21 @@ class NameScanner:
                 and receiver.func.attr.value == "scale"
                 and receiver.args
             ):
-                receiver_names = self.names(receiver.args[0].value)  # scaler.scale(loss)
+                receiver_names = self.tensor_names(receiver.args[0].value)  # scaler.scale(loss)
             elif method == "manual_backward":
                 receiver_names = ()
             else:
-                receiver_names = self.names(receiver)
+                receiver_names = self.tensor_names(receiver)
         elif isinstance(func, cst.Name) and func.value in self.backward_names:
             receiver_names = ()
         else:
             return
         positional = [a for a in call.args if a.keyword is None and not a.star]
-        arg_names = self.names(positional[0].value) if positional else ()
+        tensors = 0
+        if method == "backward" and _dotted(func.value) in self.dist_autograd:
+            # torch.distributed.autograd.backward(context_id, roots): the tensors come second.
+            receiver_names, tensors = (), 1
+        arg_names = self.tensor_names(positional[tensors].value) if len(positional) > tensors else ()
         retain = False
         for a in call.args:
             if a.keyword is not None and a.keyword.value == "retain_graph":
@@ -285,22 +321,28 @@ def _param_names(params: cst.Parameters) -> Set[str]:
     return {p.name.value for p in _all_params(params)}
 
 
-def backward_aliases(module: cst.Module) -> frozenset:
-    """Bare names bound to torch.autograd.backward by a top-level `from torch.autograd import`."""
-    names = set()
+def scanner_for(module: cst.Module) -> NameScanner:
+    """A scanner that knows this module's top-level torch imports: bare names bound to
+    torch.autograd.backward, and names bound to torch.distributed.autograd."""
+    backward, dist = set(), set()
     for stmt in module.body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if (
-                isinstance(small, cst.ImportFrom)
-                and not isinstance(small.names, cst.ImportStar)
-                and _dotted(small.module) == "torch.autograd"
-            ):
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                origin = _dotted(small.module) if small.module is not None else ""
                 for alias in small.names:
-                    if isinstance(alias.name, cst.Name) and alias.name.value == "backward":
-                        names.add(alias.asname.name.value if alias.asname else "backward")
-    return frozenset(names)
+                    full = f"{origin}.{_dotted(alias.name)}"
+                    bound = alias.asname.name.value if alias.asname else _dotted(alias.name)
+                    if full == "torch.autograd.backward":
+                        backward.add(bound)
+                    elif full == "torch.distributed.autograd":
+                        dist.add(bound)
+            elif isinstance(small, cst.Import):
+                for alias in small.names:
+                    if _dotted(alias.name) == "torch.distributed.autograd" and alias.asname:
+                        dist.add(alias.asname.name.value)
+    return NameScanner(frozenset(backward), frozenset(dist))
 
 
 def _dotted(node) -> str:

@@ -14,7 +14,7 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope, build_scope, scopes_with_loops
 from .flow import UNBOUND, read_next_iteration, reaching, survives
-from .names import BackwardCall, NameScanner, backward_aliases
+from .names import BackwardCall, scanner_for
 from .placement import plan_del
 
 
@@ -34,7 +34,7 @@ class Retention:
 
 
 def analyze(module: cst.Module) -> List[Retention]:
-    scanner = NameScanner(backward_aliases(module))
+    scanner = scanner_for(module)
     found: List[Retention] = []
     for owner, top in scopes_with_loops(module):
         scope = build_scope(owner, scanner, top)

@@ -96,3 +96,13 @@ def retained(model, loader):
     for x in loader:
         loss = model(x)  # GF001: the whole graph with its saved tensors
         loss.backward(retain_graph=True)
+
+
+def distributed_autograd(model, loader, opt):
+    import torch.distributed.autograd as dist_autograd
+
+    for x in loader:
+        with dist_autograd.context() as context_id:
+            loss = model(x)  # GF001: add 'del loss'
+            dist_autograd.backward(context_id, [loss])
+            opt.step(context_id)

@@ -96,3 +96,12 @@ def backward_of_unrelated_name(model, loader, y):
         out = model(x)
         y.backward()
         print(out)
+
+
+def inputs_of_a_loss_function(model, loader, loss_fn):
+    # `labels` is data and `outputs` a forward output (not GF001's business): only a name the
+    # backward tensor is computed from by arithmetic, indexing or methods is a target.
+    for inputs, labels in loader:
+        labels = labels.float()
+        outputs = model(inputs)
+        loss_fn(outputs, labels).backward()
