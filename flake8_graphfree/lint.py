@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import ast
+import gc
 import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, List, Set, Tuple, Union
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -35,21 +36,21 @@ def parse(source: Union[str, bytes]) -> cst.Module:
     return cst.parse_module(source)
 
 
-def parse_checked(source: bytes) -> cst.Module:
+def parse_checked(source: bytes) -> Tuple[cst.Module, ast.Module]:
     """`parse` for files no one has checked yet (graphfree-fix; flake8 has compiled them already).
 
     CPython's own parser goes first: it rejects what Python would reject with a clear message, and
     it fails cleanly on pathologically deep code that crashes LibCST's native parser outright.
     """
     try:
-        ast.parse(source)
+        tree = ast.parse(source)
     except SyntaxError as e:
         where = f" (line {e.lineno})" if e.lineno else ""
         raise SourceError(f"cannot parse: {e.msg}{where}") from None
     except (ValueError, RecursionError, MemoryError) as e:
         raise SourceError(f"cannot parse: {_reason(e)}") from None
     try:
-        return parse(source)
+        return parse(source), tree
     except Exception as e:  # noqa: BLE001 - LibCST rejects a few things CPython accepts
         raise SourceError(f"cannot parse: {_reason(e)}") from None
 
@@ -62,28 +63,55 @@ def _reason(e: BaseException) -> str:
 
 
 @contextmanager
-def deep_recursion():
-    """LibCST's tree walks recurse once per nesting level; allow valid deep code on 3.11+, where
-    Python-to-Python calls no longer use the C stack."""
+def analysis_mode():
+    """For parsing and analysing one file.
+
+    - LibCST's tree walks recurse once per nesting level: allow valid deep code on 3.11+, where
+      Python-to-Python calls no longer use the C stack.
+    - A LibCST tree is a few hundred thousand small objects, freed by reference counting; the
+      cyclic collector, triggered by their allocation, walks them again and again (about 30% of a
+      parse). It is paused for the file and resumed after, as it was.
+    """
     old = sys.getrecursionlimit()
     if sys.version_info >= (3, 11) and old < 10_000:
         sys.setrecursionlimit(10_000)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
+        if collecting:
+            gc.enable()
         sys.setrecursionlimit(old)
 
 
-def findings(module: cst.Module) -> List[Finding]:
-    with deep_recursion():
-        return _findings(module)
+def lint_text(source: str, tree: Optional[ast.Module] = None,
+              lines: Optional[List[str]] = None) -> List[Finding]:
+    """Parse and analyse text that CPython has already compiled (flake8's case)."""
+    with analysis_mode():
+        return findings(parse(source), tree, lines)
 
 
-def _findings(module: cst.Module) -> List[Finding]:
-    retentions = analyze(module)
+def findings(module: cst.Module, tree: Optional[ast.Module] = None,
+             lines: Optional[List[str]] = None) -> List[Finding]:
+    """Every rule's findings, sorted. `tree` (CPython's ast of the same text) and `lines` make it
+    cheaper when the caller has them: top-level statements whose text has no backward call are
+    not analysed, and positions are found without generating the whole file's code."""
+    with analysis_mode():
+        return _findings(module, _pairs(module, tree), lines)
+
+
+def _findings(module: cst.Module, pairs, lines) -> List[Finding]:
+    only = None
+    if pairs is not None and lines is not None:
+        only = {id(stmt) for stmt, lo, hi in pairs if PREFILTER in "".join(lines[lo - 1:hi])}
+    retentions = analyze(module, only)
     if not retentions:
         return []
-    positions = locate(module, {r.binding for r in retentions})
+    wanted = {r.binding for r in retentions}
+    positions = locate_with_ast(module, pairs, retentions) if pairs is not None else None
+    if positions is None or len(positions) != len(wanted):
+        positions = locate(module, wanted)
     out = []
     for rule in RULES:
         for r, message, fixable in rule.check(retentions):
@@ -144,3 +172,52 @@ def locate(module: cst.Module, nodes: Set[cst.CSTNode]) -> Dict[cst.CSTNode, Tup
     except _Found:
         pass
     return state.found
+
+
+def _pairs(module: cst.Module, tree: Optional[ast.Module]):
+    """(LibCST top-level statement, first line, last line) from CPython's ast, or None if the two
+    trees do not line up. One LibCST line `a; b` is two ast statements."""
+    if tree is None:
+        return None
+    pairs = []
+    statements = iter(tree.body)
+    for stmt in module.body:
+        count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        first = last = next(statements, None)
+        for _ in range(count - 1):
+            last = next(statements, None)
+        if first is None or last is None:
+            return None
+        decorators = getattr(first, "decorator_list", None)
+        start = min(d.lineno for d in decorators) if decorators else first.lineno
+        pairs.append((stmt, start, last.end_lineno or start))
+    if next(statements, None) is not None:
+        return None
+    return pairs
+
+
+def locate_with_ast(module: cst.Module, pairs, retentions):
+    """`locate`, generating only the top-level statements that hold a wanted node.
+
+    CPython's ast gives the line of each top-level statement's first token; LibCST's statement
+    starts with its leading blank and comment lines (and its first decorator's), which we count."""
+    by_top: Dict[int, Set[cst.CSTNode]] = {}
+    for r in retentions:
+        by_top.setdefault(id(r.loop.body_block.top), set()).add(r.binding)
+    found: Dict[cst.CSTNode, Tuple[int, int]] = {}
+    for stmt, line, _ in pairs:
+        wanted = by_top.get(id(stmt))
+        if not wanted:
+            continue
+        before = len(stmt.leading_lines)
+        if getattr(stmt, "decorators", None):
+            before += len(stmt.decorators[0].leading_lines)
+        state = _Locator(default_indent=module.default_indent,
+                         default_newline=module.default_newline, wanted=wanted,
+                         line=line - before)
+        try:
+            stmt._codegen(state)
+        except _Found:
+            pass
+        found.update(state.found)
+    return found

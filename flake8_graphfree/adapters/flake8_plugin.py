@@ -15,22 +15,21 @@ class GraphFreeChecker:
     name = "flake8-graphfree"
     version = __version__
 
-    def __init__(self, tree, lines, filename="stdin") -> None:  # `tree` only tells flake8 our kind
+    def __init__(self, tree, lines, filename="stdin") -> None:
+        self.tree = tree  # CPython's ast of the same text: only used to find lines cheaply
         self.lines = lines
 
     def run(self):
         source = "".join(self.lines)
         if PREFILTER not in source:
             return
-        from ..lint import findings, parse  # LibCST is imported only for files that need it
+        from ..lint import lint_text  # LibCST is imported only for files that need it
 
         try:
-            module = parse(source)
-        except Exception:  # noqa: BLE001 - flake8 reports syntax errors itself (E999)
-            return
-        try:
-            found = findings(module)
+            found = lint_text(source, self.tree, self.lines)
         except RecursionError:  # pathologically nested code: skip rather than crash flake8
+            return
+        except Exception:  # noqa: BLE001 - what LibCST cannot parse, flake8 reports (E999)
             return
         for f in found:
             yield f.line, f.col, f.text, type(self)

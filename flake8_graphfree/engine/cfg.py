@@ -518,14 +518,15 @@ def build_scope(node, scanner: NameScanner, top=None) -> Scope:
     return scope
 
 
-def scopes_with_loops(module: cst.Module) -> List[tuple]:
+def scopes_with_loops(module: cst.Module, only=None) -> List[tuple]:
     """(scope, top-level statement holding it) for the module, if it has a loop of its own, and for
     every function (methods and nested functions too) that has one. Class bodies are not scopes we
     analyse (their names become attributes); the methods in them are."""
     found: List[tuple] = []
     module_has_loop = False
     for top in module.body:
-        module_has_loop |= _scan([top], top, found)
+        if only is None or id(top) in only:
+            module_has_loop |= _scan([top], top, found)
     if module_has_loop:
         found.insert(0, (module, None))
     return found

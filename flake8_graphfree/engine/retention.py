@@ -8,7 +8,7 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -33,10 +33,11 @@ class Retention:
         return any(b.retain_graph for b in self.backwards)
 
 
-def analyze(module: cst.Module) -> List[Retention]:
+def analyze(module: cst.Module, only: Optional[Set[int]] = None) -> List[Retention]:
+    """Every retention in the module; `only`: ids of the top-level statements worth analysing."""
     scanner = scanner_for(module)
     found: List[Retention] = []
-    for owner, top in scopes_with_loops(module):
+    for owner, top in scopes_with_loops(module, only):
         scope = build_scope(owner, scanner, top)
         for loop in scope.loops:
             found.extend(loop_retentions(scope, loop))

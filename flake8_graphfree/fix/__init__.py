@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from ..lint import deep_recursion, might_have_findings, parse_checked
+from ..lint import analysis_mode, might_have_findings, parse_checked
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
@@ -38,31 +38,35 @@ def fix_source(source: bytes, select: Optional[tuple] = None) -> FixResult:
     or lost one."""
     if not might_have_findings(source):
         return FixResult(source, source)
-    module = parse_checked(source)
-    found = _reported(module, source, select)
+    with analysis_mode():
+        return _fix(source, select)
+
+
+def _fix(source: bytes, select: Optional[tuple]) -> FixResult:
+    module, tree = parse_checked(source)
+    found = _reported(module, tree, source, select)
     fixed = [f for f in found if f.fixable]
     unfixed = [f for f in found if not f.fixable]
     if not fixed:
         return FixResult(source, source, [], unfixed)
-    with deep_recursion():
-        new_module = apply_dels(module, [e for f in fixed for e in f.edits])
-        new = new_module.bytes
+    new_module = apply_dels(module, [e for f in fixed for e in f.edits])
+    new = new_module.bytes
     try:
-        ast.parse(new)
+        new_tree = ast.parse(new)
     except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
         raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-    again = _reported(new_module, new, select)
+    again = _reported(new_module, new_tree, new, select)
     if any(f.fixable for f in again) or len(again) != len(unfixed):
         raise FixError("the fixed text does not have exactly the findings left without autofix")
     return FixResult(source, new, fixed, unfixed)
 
 
-def _reported(module, source: bytes, select) -> List[Finding]:
+def _reported(module, tree, source: bytes, select) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
-    found = lint_findings(module)
+    lines = _LINE_BREAK.split(source.decode(module.encoding, errors="replace"))
+    found = lint_findings(module, tree, lines)
     if not found:
         return found
-    lines = _LINE_BREAK.split(source.decode(module.encoding, errors="replace"))
     if file_is_exempt(lines):
         return []
     return [f for f in found
