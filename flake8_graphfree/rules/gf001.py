@@ -17,9 +17,12 @@ class GF001(Rule):
     @classmethod
     def check(cls, retentions):
         for r in retentions:
-            kept = ("the whole graph with its saved tensors: retain_graph=True"
-                    if r.retain_graph else "graph nodes, not activations: backward freed those")
-            head = f"'{r.name}' keeps its autograd graph alive into the next iteration ({kept})"
+            if r.retain_graph:
+                head = (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
+                        "(retain_graph=True kept its saved tensors)")
+            else:
+                head = (f"'{r.name}' keeps its autograd graph's nodes alive into the next iteration "
+                        "(backward freed their saved tensors)")
             if r.slots is not None:
                 yield r, f"{head}; add 'del {r.name}' after its last use", True
             else:

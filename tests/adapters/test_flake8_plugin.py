@@ -11,7 +11,7 @@ def test_reports_the_binding_name_with_flake8_columns(tmp_path):
     assert result.returncode == 1
     line = result.stdout.decode().strip()
     # flake8 shows 1-based columns: `loss` starts at the 14th character.
-    assert line.startswith(f"{path}:3:14: GF001 'loss' keeps its autograd graph alive")
+    assert line.startswith(f"{path}:3:14: GF001 'loss' keeps its autograd graph's nodes alive into the next iteration (backward freed their saved tensors)")
     assert line.endswith("add 'del loss' after its last use")
 
 
