@@ -117,7 +117,8 @@ def _findings(module: cst.Module, pairs, lines) -> List[Finding]:
         for r, message, fixable in rule.check(retentions):
             line, col = positions[r.binding]
             edits = [(slot, r.name) for slot in r.slots] if fixable else []
-            out.append(Finding(rule.code, line, col, message, fixable, edits))
+            reason = None if fixable else r.no_fix_reason.replace(f"'{r.name}'", "NAME")
+            out.append(Finding(rule.code, line, col, message, fixable, edits, reason))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
 

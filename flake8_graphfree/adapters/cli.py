@@ -1,80 +1,240 @@
-"""graphfree-fix: apply every safe fix to files in place and say what changed.
+"""graphfree-fix: apply every safe fix to a repository, show it as a diff, or gate CI on it.
 
-Exit status: 0 when every file was read (fixed or not), 2 when a path was missing or a file could
-not be read, parsed or fixed safely. Such files are named on stderr, one line each, and skipped.
+Exit status: 0 nothing (more) to fix; 1 with --check or --diff when a file would change; 2 on a
+usage or configuration error, or when a file could not be read, parsed or safely fixed (each such
+file is named on stderr, one line, and skipped; the rest of the run goes on).
 """
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import sys
-from typing import List, Optional
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Iterable, List, Optional
 
 from .. import __version__
+from .config import ConfigError, Settings, load, parse_codes
 from .files import discover, write_atomic
+
+PROGRESS_MIN_FILES = 300
+
+
+@dataclass
+class FileReport:
+    """What happened to one file; plain data, so it comes back from worker processes."""
+
+    path: str
+    error: Optional[str] = None
+    fixed: List[tuple] = field(default_factory=list)  # (line, col, code, name)
+    unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason)
+    changed: bool = False
+    diff: str = ""
+
+
+def process(path: str, mode: str, settings: Settings) -> FileReport:
+    """Read, fix and (in fix mode) write one file. Runs in a worker process when -j > 1."""
+    from ..fix import FixError, fix_source
+    from ..lint import SourceError
+
+    report = FileReport(path)
+    if not os.path.isfile(path):
+        report.error = "no such file"
+        return report
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        report.error = f"cannot read: {e.strerror or e}"
+        return report
+    try:
+        result = fix_source(source, settings.selected)
+    except SourceError as e:
+        report.error = str(e)
+        return report
+    except FixError as e:
+        report.error = f"internal error, file left unchanged: {e}"
+        return report
+    except RecursionError:
+        report.error = "too deeply nested to analyse, skipped"
+        return report
+    report.fixed = [(f.line, f.col, f.code, f.edits[0][1]) for f in result.fixed]
+    report.unfixed = [(f.line, f.col, f.code, f.message, f.reason) for f in result.unfixed]
+    report.changed = result.changed
+    if result.changed and mode == "diff":
+        report.diff = _diff(path, result)
+    if result.changed and mode == "fix":
+        try:
+            write_atomic(path, result.new_source)
+        except OSError as e:
+            report.error = f"cannot write: {e.strerror or e}"
+    return report
+
+
+def _diff(path: str, result) -> str:
+    old = result.source.decode(result.encoding, errors="replace").splitlines(keepends=True)
+    new = result.new_source.decode(result.encoding, errors="replace").splitlines(keepends=True)
+    name = path.replace(os.sep, "/").lstrip("./") or path
+    return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
+
+
+def run(paths: List[str], work, jobs: int) -> Iterable[FileReport]:
+    """Reports in the order of `paths`, whatever `jobs` is."""
+    if jobs > 1 and len(paths) > 1:
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+                chunk = max(1, min(32, len(paths) // (jobs * 4)))
+                yield from pool.map(work, paths, chunksize=chunk)
+            return
+        except (OSError, ImportError, NotImplementedError):  # no processes here: run serially
+            pass
+    for p in paths:
+        yield work(p)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="graphfree-fix",
+        description="Insert `del NAME` where a PyTorch loop keeps an autograd graph alive into "
+        "its next iteration and the deletion provably changes nothing else.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files, or folders searched for .py files (default: .); '-' reads stdin")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true",
+                      help="print a unified diff of what would change, write nothing; exit 1 if any")
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 if any file would change (the CI gate)")
+    p.add_argument("--select", metavar="CODES", help="codes or prefixes to fix, comma-separated")
+    p.add_argument("--ignore", metavar="CODES", help="codes or prefixes to leave alone")
+    p.add_argument("--exclude", metavar="GLOB", action="append", default=[],
+                   help="skip files and folders matching GLOB (repeatable; adds to the config's)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes (default: the number of CPUs; 1: in this process)")
+    p.add_argument("--stdin-filename", metavar="NAME",
+                   help="with PATH '-': name of the file read from stdin; fixed text goes to stdout")
+    p.add_argument("--config", metavar="PYPROJECT", help="read [tool.graphfree] from this file")
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="graphfree-fix",
-        description="Insert `del NAME` where a PyTorch loop keeps an autograd graph alive "
-        "into its next iteration and the deletion provably changes nothing else.",
-    )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders to search for .py files")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser = _parser()
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    paths = args.paths or ["."]
+    stdin = paths == ["-"]
+    if "-" in paths and not stdin:
+        parser.error("'-' (stdin) cannot be combined with other paths")
+    if args.stdin_filename and not stdin:
+        parser.error("--stdin-filename needs the path '-'")
+    try:
+        settings = load(args.stdin_filename or paths[0], args.config)
+        if args.select:
+            settings.select = parse_codes(args.select, "--select")
+        if args.ignore:
+            settings.ignore = parse_codes(args.ignore, "--ignore")
+        settings.exclude = settings.exclude + args.exclude
+    except ConfigError as e:
+        print(f"graphfree-fix: error: {e}", file=sys.stderr)
+        return 2
+    mode = "diff" if args.diff else "check" if args.check else "fix"
+    if stdin:
+        return _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
+    return _files(paths, mode, settings, args.jobs, args.quiet)
 
-    from ..fix import FixError, fix_source  # imports LibCST
+
+def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bool) -> int:
+    found = list(discover(paths, settings.exclude, settings.root))
+    files = [p for p, _ in found]
+    scanned = sum(exists for _, exists in found)
+    out = sys.stderr if mode == "diff" else sys.stdout  # with --diff, stdout is the diff alone
+    progress = (not quiet and len(files) > PROGRESS_MIN_FILES and sys.stderr.isatty())
+    errors = changed = fixes = 0
+    reasons: Counter = Counter()
+    work = partial(process, mode=mode, settings=settings)
+    for done, r in enumerate(run(files, work, jobs), 1):
+        if progress:
+            sys.stderr.write(f"\r{done}/{len(files)} files")
+            sys.stderr.flush()
+        if r.error is not None:
+            _clear(progress)
+            print(f"{r.path}: error: {r.error}", file=sys.stderr)
+            errors += 1
+            if mode == "fix":
+                continue
+        changed += r.changed
+        fixes += len(r.fixed)
+        reasons.update(reason for *_, reason in r.unfixed)
+        if quiet:
+            continue
+        _clear(progress)
+        verb = "fixed: inserted" if mode == "fix" else "would insert"
+        for line, col, code, name in r.fixed:
+            print(f"{r.path}:{line}:{col + 1}: {code} {verb} 'del {name}'", file=out)
+        for line, col, code, message, _ in r.unfixed:
+            print(f"{r.path}:{line}:{col + 1}: {code} {message}", file=out)
+        if r.diff:
+            sys.stdout.write(r.diff)
+    _clear(progress)
+    if not quiet:
+        print(_summary(scanned, changed, fixes, reasons, mode), file=out)
+    if errors:
+        return 2
+    return 1 if mode != "fix" and changed else 0
+
+
+def _clear(progress: bool) -> None:
+    if progress:
+        sys.stderr.write("\r\033[K")
+
+
+def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) -> str:
+    def n(count: int, word: str, plural: str = "s") -> str:
+        return f"{count} {word}{plural if count != 1 else ''}"
+
+    if mode == "fix":
+        head = f"{n(files, 'file')} scanned, {changed} changed, {n(fixes, 'fix', 'es')} applied"
+    else:
+        head = (f"{n(files, 'file')} scanned, {changed} would change, "
+                f"{n(fixes, 'fix', 'es')} to apply")
+    left = sum(reasons.values())
+    text = f"{head}, {n(left, 'finding')} left without autofix"
+    if left:
+        text += " (" + "; ".join(f"{c}x {why}" for why, c in sorted(
+            reasons.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"
+    return text
+
+
+def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
+    from ..fix import FixError, fix_source
     from ..lint import SourceError
 
-    errors = files = changed = fixes = left = 0
-    for path, exists in discover(args.paths):
-        if not exists:
-            _error(path, "no such file")
-            errors += 1
-            continue
-        files += 1
-        try:
-            with open(path, "rb") as f:
-                source = f.read()
-        except OSError as e:
-            _error(path, f"cannot read: {e.strerror or e}")
-            errors += 1
-            continue
-        try:
-            result = fix_source(source)
-        except FixError as e:
-            _error(path, f"internal error, file left unchanged: {e}")
-            errors += 1
-            continue
-        except SourceError as e:
-            _error(path, str(e))
-            errors += 1
-            continue
-        except RecursionError:
-            _error(path, "too deeply nested to analyse, skipped")
-            errors += 1
-            continue
+    source = sys.stdin.buffer.read()
+    try:
+        result = fix_source(source, settings.selected)
+    except (SourceError, FixError) as e:
+        print(f"{name}: error: {e}", file=sys.stderr)
+        if mode == "fix":
+            sys.stdout.buffer.write(source)  # an editor's fix-on-save must not lose the buffer
+        return 2
+    if not quiet:
         for f in result.fixed:
-            print(f"{path}:{f.line}:{f.col + 1}: {f.code} fixed: inserted 'del {f.edits[0][1]}'")
+            print(f"{name}:{f.line}:{f.col + 1}: {f.code} fixed: inserted 'del {f.edits[0][1]}'",
+                  file=sys.stderr)
         for f in result.unfixed:
-            print(f"{path}:{f.line}:{f.col + 1}: {f.code} {f.message}")
-        left += len(result.unfixed)
-        if result.changed:
-            try:
-                write_atomic(path, result.new_source)
-            except OSError as e:
-                _error(path, f"cannot write: {e.strerror or e}")
-                errors += 1
-                continue
-            changed += 1
-            fixes += len(result.fixed)
-    print(f"{files} file{'s' * (files != 1)} scanned, {changed} changed, {fixes} "
-          f"fix{'es' * (fixes != 1)} applied, {left} finding{'s' * (left != 1)} left without autofix")
-    return 2 if errors else 0
-
-
-def _error(path: str, reason: str) -> None:
-    print(f"{path}: error: {reason}", file=sys.stderr)
+            print(f"{name}:{f.line}:{f.col + 1}: {f.code} {f.message}", file=sys.stderr)
+    if mode == "fix":
+        sys.stdout.buffer.write(result.new_source)
+        return 0
+    if mode == "diff" and result.changed:
+        sys.stdout.write(_diff(name, result))
+    return 1 if result.changed else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

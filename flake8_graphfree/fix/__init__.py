@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from ..lint import analysis_mode, might_have_findings, parse_checked
 from ..lint import findings as lint_findings
@@ -26,29 +26,30 @@ class FixResult:
     new_source: bytes
     fixed: List[Finding] = field(default_factory=list)
     unfixed: List[Finding] = field(default_factory=list)
+    encoding: str = "utf-8"
 
     @property
     def changed(self) -> bool:
         return self.new_source != self.source
 
 
-def fix_source(source: bytes, select: Optional[tuple] = None) -> FixResult:
-    """Apply every safe fix that noqa does not silence. Raises lint.SourceError on input that
-    cannot be analysed and FixError if the result does not re-parse, still has a fixable finding,
+def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None) -> FixResult:
+    """Apply every safe fix of the `selected` codes (default: all) that noqa does not silence.
+    Raises lint.SourceError on input that cannot be analysed and FixError if the result does not re-parse, still has a fixable finding,
     or lost one."""
     if not might_have_findings(source):
         return FixResult(source, source)
     with analysis_mode():
-        return _fix(source, select)
+        return _fix(source, selected)
 
 
-def _fix(source: bytes, select: Optional[tuple]) -> FixResult:
+def _fix(source: bytes, select) -> FixResult:
     module, tree = parse_checked(source)
     found = _reported(module, tree, source, select)
     fixed = [f for f in found if f.fixable]
     unfixed = [f for f in found if not f.fixable]
     if not fixed:
-        return FixResult(source, source, [], unfixed)
+        return FixResult(source, source, [], unfixed, module.encoding)
     new_module = apply_dels(module, [e for f in fixed for e in f.edits])
     new = new_module.bytes
     try:
@@ -58,7 +59,7 @@ def _fix(source: bytes, select: Optional[tuple]) -> FixResult:
     again = _reported(new_module, new_tree, new, select)
     if any(f.fixable for f in again) or len(again) != len(unfixed):
         raise FixError("the fixed text does not have exactly the findings left without autofix")
-    return FixResult(source, new, fixed, unfixed)
+    return FixResult(source, new, fixed, unfixed, module.encoding)
 
 
 def _reported(module, tree, source: bytes, select) -> List[Finding]:
@@ -71,4 +72,4 @@ def _reported(module, tree, source: bytes, select) -> List[Finding]:
         return []
     return [f for f in found
             if not line_silences(lines[f.line - 1], f.code)
-            and (select is None or f.code.startswith(select))]
+            and (select is None or select(f.code))]

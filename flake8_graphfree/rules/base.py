@@ -23,6 +23,7 @@ class Finding:
     message: str  # without the code
     fixable: bool
     edits: list = field(default_factory=list)  # engine slots and names, for the fixer
+    reason: Optional[str] = None  # why there is no autofix, with the name as NAME (for counts)
 
     @property
     def text(self) -> str:

@@ -71,9 +71,13 @@ def test_unchanged_files_are_not_rewritten(tmp_path):
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_usage_error_exits_2():
-    result = graphfree_fix()
-    assert result.returncode == 2 and b"usage: graphfree-fix" in result.stderr
+def test_usage_errors_exit_2(tmp_path):
+    for args in (["--jobs", "0"], ["--diff", "--check"], ["-", "x.py"], ["--stdin-filename", "x.py"],
+                 ["--select", "E501"]):
+        result = graphfree_fix(*args, cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert b"Traceback" not in result.stderr
+        assert result.stderr.startswith((b"usage: graphfree-fix", b"graphfree-fix: error:")), args
 
 
 def test_huge_file_is_fixed(tmp_path):
