@@ -95,10 +95,11 @@ def load_{i}(path, limit=None):
 '''
 
 
-def generate(folder: Path, files: int) -> None:
+def generate(folder: Path, files: int, train_every: int = 2) -> None:
+    """`files` modules; every `train_every`-th one has training loops (backward calls)."""
     rng = random.Random(0)
     for n in range(files):
-        train = n % 2 == 0
+        train = n % train_every == 0
         parts = ["import torch\nimport torch.nn as nn\n"]
         for i in range(rng.randint(4, 10)):
             parts.append((TRAIN if train and i % 2 == 0 else PLAIN).format(i=i))

@@ -86,7 +86,7 @@ def run(paths: List[str], work, jobs: int) -> Iterable[FileReport]:
     if jobs > 1 and len(paths) > 1:
         try:
             with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
-                chunk = max(1, min(32, len(paths) // (jobs * 4)))
+                chunk = 4  # small: files with training loops cluster in a few folders
                 yield from pool.map(work, paths, chunksize=chunk)
             return
         except (OSError, ImportError, NotImplementedError):  # no processes here: run serially

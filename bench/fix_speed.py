@@ -1,0 +1,79 @@
+"""graphfree-fix --check throughput, serial and parallel, against a bare LibCST parse.
+
+    python bench/fix_speed.py                  # generated repository-like corpus (1 file in 10
+                                               # has a training loop), written to a temp folder
+    python bench/fix_speed.py --corpus DIR     # your own tree (e.g. a PyTorch codebase)
+
+Prints medians over --runs runs of: the whole `graphfree-fix --check` command with -j 1 and -j 2
+(process start included), and an in-process `libcst.parse_module` loop over the same files.
+Targets: -j 2 at least 1.7x the speed of -j 1; where most files have no backward call, the whole
+run faster than the bare parse of every file.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lint_speed import generate  # noqa: E402
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--files", type=int, default=600)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    import libcst
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.corpus
+        if folder is None:
+            folder = Path(tmp)
+            generate(folder, args.files, train_every=10)
+        cmd = [sys.executable, "-m", "flake8_graphfree.adapters.cli", "--check", "-q", str(folder)]
+        files = [p for p in sorted(folder.rglob("*.py")) if p.is_file()
+                 and not any(part in (".git", "build", "dist", "__pycache__", ".venv", "venv")
+                             for part in p.parts)]
+        sources = [p.read_bytes() for p in files]
+        with_bw = sum(b"backward" in s for s in sources)
+        print(f"corpus: {folder if args.corpus else 'generated'}: {len(files)} files, "
+              f"{with_bw} contain 'backward'; medians of {args.runs} runs")
+
+        def bare():
+            for s in sources:
+                try:
+                    libcst.parse_module(s)
+                except Exception:
+                    pass
+
+        t = {}
+        for jobs in (1, 2):
+            run = cmd[:3] + ["-j", str(jobs)] + cmd[3:]
+            subprocess.run(run, capture_output=True)  # warm the file cache
+            t[jobs] = statistics.median(timed(lambda: subprocess.run(run, capture_output=True))
+                                        for _ in range(args.runs))
+        parse = statistics.median(timed(bare) for _ in range(args.runs))
+        n = len(files)
+        print(f"graphfree-fix --check -j 1: {t[1]:.2f} s ({n / t[1]:.0f} files/s)")
+        print(f"graphfree-fix --check -j 2: {t[2]:.2f} s ({n / t[2]:.0f} files/s); "
+              f"speed-up over -j 1: {t[1] / t[2]:.2f}x (target >= 1.7)")
+        print(f"bare libcst.parse_module of every file: {parse:.2f} s ({n / parse:.0f} files/s); "
+              f"-j 1 run / parse: {t[1] / parse:.2f}, -j 2 run / parse: {t[2] / parse:.2f} "
+              f"(target < 1)")
+
+
+if __name__ == "__main__":
+    main()
