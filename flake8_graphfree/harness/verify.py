@@ -1,0 +1,285 @@
+"""graphfree-verify: prove each fix on real memory, and that it changed nothing the script computes.
+
+For each script: lint it, write a fixed copy in a temporary folder (the user's file is never
+touched), run the original and the copy each in a fresh, seeded subprocess under a memory meter
+(flake8_graphfree/harness/runner.py), then compare standard output and a hash of every model
+parameter at the end, and the peaks.
+
+Exit status: 0 when every script is equivalent and meets its declared expectation, 1 otherwise,
+2 on usage errors (including a missing torch).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Callable, List, Optional
+
+EXPECT = re.compile(r"#\s*graphfree-verify:\s*expect\s+(?P<codes>(?:GF\d{3}[ ,]*)*)"
+                    r"(?:saving\s*>=\s*(?P<saving>\d+(?:\.\d+)?)\s*%)?", re.IGNORECASE)
+
+
+@dataclass
+class Result:
+    script: str
+    codes: List[str]
+    peak_before_bytes: int = 0
+    peak_after_bytes: int = 0
+    saving_bytes: int = 0
+    saving_percent: float = 0.0
+    equivalent: bool = False
+    verdict: str = "fail"
+    reason: str = ""
+    timeline_before: list = field(default_factory=list, repr=False)
+    timeline_after: list = field(default_factory=list, repr=False)
+
+    def public(self) -> dict:
+        d = asdict(self)
+        d.pop("timeline_before")
+        d.pop("timeline_after")
+        return d
+
+
+@dataclass
+class Run:
+    stdout: bytes = b""
+    peak: int = 0
+    param_hash: str = ""
+    timeline: list = field(default_factory=list)
+    failure: str = ""  # why the run does not count (crash, timeout)
+
+
+def expectation(source: bytes):
+    """(codes, minimum saving in percent) declared in a `# graphfree-verify: expect ...` line."""
+    m = EXPECT.search(source.decode("utf-8", errors="replace"))
+    if not m:
+        return None
+    codes = re.findall(r"GF\d{3}", m.group("codes") or "", re.IGNORECASE)
+    saving = float(m.group("saving")) if m.group("saving") else None
+    return [c.upper() for c in codes], saving
+
+
+def run_script(path: str, meter: str, timeout: float, args: List[str], cwd: str) -> Run:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        env = dict(os.environ, PYTHONHASHSEED="0", CUBLAS_WORKSPACE_CONFIG=":4096:8",
+                   PYTHONPATH=os.pathsep.join(p for p in (cwd, os.environ.get("PYTHONPATH")) if p))
+        cmd = [sys.executable, "-W", "ignore", "-m", "flake8_graphfree.harness.runner",
+               "--meter", meter, "--out", out, path, *args]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=cwd, env=env)
+        except subprocess.TimeoutExpired:
+            return Run(failure=f"timed out after {timeout:g} s")
+        if proc.returncode != 0 or not os.path.exists(out):
+            tail = proc.stderr.decode(errors="replace").strip().splitlines()
+            return Run(stdout=proc.stdout,
+                       failure=f"exit {proc.returncode}: {tail[-1] if tail else 'no output'}")
+        with open(out) as f:
+            data = json.load(f)
+        return Run(proc.stdout, data["peak_bytes"], data["parameter_hash"], data["timeline"])
+
+
+def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] = (),
+                  fixer: Optional[Callable[[bytes], bytes]] = None) -> Result:
+    """One script, end to end. `fixer` replaces graphfree-fix (tests use it to plant a bad fix)."""
+    from ..fix import FixError, fix_source
+    from ..lint import SourceError
+
+    with open(path, "rb") as f:
+        source = f.read()
+    result = Result(script=path, codes=[])
+    try:
+        fixed = fix_source(source)
+    except (SourceError, FixError) as e:
+        result.reason = str(e)
+        return result
+    result.codes = sorted({f.code for f in fixed.fixed + fixed.unfixed})
+    new_source = fixer(source) if fixer is not None else fixed.new_source
+    cwd = os.path.dirname(os.path.abspath(path))
+    before = run_script(os.path.abspath(path), meter, timeout, list(args), cwd)
+    if before.failure:
+        result.reason = f"original: {before.failure}"
+        return result
+    if new_source == source:
+        after = before  # nothing to fix: the same program, measured once
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = os.path.join(tmp, os.path.basename(path))
+            with open(copy, "wb") as f:
+                f.write(new_source)
+            after = run_script(copy, meter, timeout, list(args), cwd)
+        if after.failure:
+            result.reason = f"fixed: {after.failure}"
+            return result
+    result.peak_before_bytes, result.peak_after_bytes = before.peak, after.peak
+    result.saving_bytes = before.peak - after.peak
+    result.saving_percent = round(100.0 * result.saving_bytes / before.peak, 2) if before.peak else 0.0
+    result.timeline_before, result.timeline_after = before.timeline, after.timeline
+    if after.stdout != before.stdout:
+        result.reason = "the fixed script printed something else"
+    elif after.param_hash != before.param_hash:
+        result.reason = "the fixed script ended with different model parameters"
+    else:
+        result.equivalent = True
+    if not result.equivalent:
+        return result
+    expected = expectation(source)
+    if expected is not None:
+        codes, saving = expected
+        missing = [c for c in codes if c not in result.codes]
+        if missing:
+            result.reason = f"expected {', '.join(missing)}, found {', '.join(result.codes) or 'none'}"
+            return result
+        if saving is not None and result.saving_percent < saving:
+            result.reason = f"expected a saving >= {saving:g}%, measured {result.saving_percent:g}%"
+            return result
+    result.verdict = "pass"
+    if new_source == source:
+        result.reason = "no autofix for its findings" if result.codes else "nothing to fix"
+    elif result.saving_percent < 1:
+        result.reason = "fixed; saving below 1% of the peak"
+    else:
+        result.reason = "fixed; saving measured"
+    return result
+
+
+def scripts(paths: List[str]) -> List[str]:
+    found = []
+    for p in paths:
+        if os.path.isdir(p):
+            for top, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+                found += [os.path.join(top, f) for f in sorted(files)
+                          if f.endswith(".py") and not f.startswith("_")]
+        else:
+            found.append(p)
+    return found
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def table(results: List[Result], markdown: bool = False) -> str:
+    head = ["script", "codes", "peak before", "peak after", "saving", "equivalent", "verdict", "reason"]
+    rows = [[r.script, ",".join(r.codes) or "-", _mib(r.peak_before_bytes), _mib(r.peak_after_bytes),
+             f"{_mib(r.saving_bytes)} ({r.saving_percent:g}%)", "yes" if r.equivalent else "no",
+             r.verdict, r.reason] for r in results]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+                                  for row in rows]) + "\n"
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*row).rstrip() for row in [head] + rows) + "\n"
+
+
+def plot(results: List[Result], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.6 * len(results)), squeeze=False)
+    for ax, r in zip(axes[:, 0], results):
+        for label, tl in (("before", r.timeline_before), ("after", r.timeline_after)):
+            if tl:
+                ax.plot([t / 1e9 for t, _ in tl], [b / 2**20 for _, b in tl], label=label)
+        ax.set_title(f"{os.path.basename(r.script)}: {r.saving_percent:g}% ({r.verdict})", fontsize=9)
+        ax.set_ylabel("live MiB")
+        ax.legend(fontsize=8)
+    axes[-1, 0].set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def device_description(meter: str, torch) -> str:
+    if meter == "cuda":
+        props = torch.cuda.get_device_properties(0)
+        driver = ""
+        try:
+            driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                    capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+        return f"cuda: {props.name}" + (f", driver {driver}" if driver else "") + f", CUDA {torch.version.cuda}"
+    return f"cpu: {platform.machine()} {platform.processor() or ''}".strip()
+
+
+METERS = {
+    "cpu": "torch profiler (profile_memory=True): exact live CPU tensor bytes from every allocation "
+           "and free; peak = maximum of their running sum",
+    "cuda": "torch.cuda.max_memory_allocated() after reset_peak_memory_stats() (caching allocator)",
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: List[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, script_args = argv[:at], argv[at + 1:]
+    parser = argparse.ArgumentParser(prog="graphfree-verify", description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", metavar="PATH", default=["fixtures"],
+                        help="scripts, or folders of them (default: fixtures/)")
+    parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--markdown", metavar="FILE")
+    parser.add_argument("--plot", metavar="FILE.png", help="memory over the run (needs matplotlib)")
+    parser.add_argument("--timeout", type=float, default=600, metavar="S", help="per run (default 600)")
+    ns = parser.parse_args(argv)
+    try:
+        import warnings
+
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+        import torch
+    except ImportError:
+        print("graphfree-verify: error: needs torch (pip install torch)", file=sys.stderr)
+        return 2
+    if ns.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("graphfree-verify: error: --plot needs matplotlib (pip install matplotlib)",
+                  file=sys.stderr)
+            return 2
+    meter = ns.device
+    if meter == "auto":
+        meter = "cuda" if torch.cuda.is_available() else "cpu"
+    elif meter == "cuda" and not torch.cuda.is_available():
+        print("graphfree-verify: error: --device cuda, but torch sees no CUDA device", file=sys.stderr)
+        return 2
+    paths = scripts(ns.paths)
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing or not paths:
+        print(f"graphfree-verify: error: no such script: {', '.join(missing) or ' '.join(ns.paths)}",
+              file=sys.stderr)
+        return 2
+    results = []
+    for p in paths:
+        results.append(verify_script(p, meter, ns.timeout, script_args))
+    report = {"device": device_description(meter, torch), "torch": torch.__version__,
+              "meter": METERS[meter], "results": [r.public() for r in results]}
+    print(f"device: {report['device']}; torch {report['torch']}; meter: {report['meter']}")
+    print(table(results), end="")
+    if ns.json:
+        with open(ns.json, "w") as f:
+            json.dump(report, f, indent=2)
+    if ns.markdown:
+        with open(ns.markdown, "w") as f:
+            f.write(f"Device: {report['device']}; torch {report['torch']}.  \n"
+                    f"Meter: {report['meter']}.\n\n")
+            f.write(table(results, markdown=True))
+    if ns.plot:
+        plot(results, ns.plot)
+    return 0 if all(r.verdict == "pass" for r in results) else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
