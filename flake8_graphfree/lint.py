@@ -10,15 +10,12 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
+from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
 
+from . import PREFILTER
 from .engine import analyze
 from .rules import RULES
 from .rules.base import Finding
-
-# Every rule needs a backward call in the file. Checking the text first keeps flake8 fast on the
-# files that have none: no LibCST parse, no import of LibCST even (see adapters/flake8_plugin.py).
-PREFILTER = "backward"
 
 
 def might_have_findings(text: Union[str, bytes]) -> bool:

@@ -6,9 +6,7 @@ reports E999 for it.
 """
 from __future__ import annotations
 
-from .. import __version__
-
-PREFILTER = "backward"  # the same text check as lint.PREFILTER, without importing LibCST
+from .. import PREFILTER, __version__
 
 
 class GraphFreeChecker:

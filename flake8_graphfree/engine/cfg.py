@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from .names import BackwardCall, Effects, NameScanner, _param_names
+from .names import BackwardCall, Effects, NameScanner, _all_params, _param_names
 
 
 class Node:
@@ -215,7 +215,7 @@ def _definition(scanner: NameScanner, stmt, out: Effects) -> None:
     for d in stmt.decorators:
         scanner.expr(d.decorator, out)
     if isinstance(stmt, cst.FunctionDef):
-        for p in _params(stmt.params):
+        for p in _all_params(stmt.params):
             scanner.expr(p.default, out)
             if p.annotation is not None:
                 scanner.expr(p.annotation.annotation, out)
@@ -225,12 +225,6 @@ def _definition(scanner: NameScanner, stmt, out: Effects) -> None:
         for a in list(stmt.bases) + list(stmt.keywords):
             scanner.expr(a.value, out)
     out.defs.append((stmt.name.value, stmt.name))
-
-
-def _params(params: cst.Parameters):
-    from .names import _all_params
-
-    return _all_params(params)
 
 
 class _Finally:
@@ -343,12 +337,6 @@ class _Builder:
         elif t is cst.Nonlocal:
             self.scope.nonlocals |= {n.name.value for n in stmt.names}
         return [self.node("stmt", stmt, preds, eff)]
-
-    def simple_line(self, stmt, preds) -> List[Node]:  # only reached for stray lines
-        frontier = preds
-        for s in stmt.body:
-            frontier = self.small(s, frontier)
-        return frontier
 
     def if_(self, stmt: cst.If, preds) -> List[Node]:
         frontier: List[Node] = []
@@ -489,7 +477,6 @@ class _Builder:
 
 
 _DISPATCH = {
-    cst.SimpleStatementLine: _Builder.simple_line,
     cst.If: _Builder.if_,
     cst.For: _Builder.loop_,
     cst.While: _Builder.loop_,
