@@ -89,13 +89,19 @@ def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[
 
 def survives(start: Node, name: str, loop: Loop) -> bool:
     """Whether, after `start`, a normal path reaches `loop`'s next iteration with `name` unchanged."""
+    return bypasses(start, name, loop, through=())
+
+
+def bypasses(start: Node, name: str, loop: Loop, through) -> bool:
+    """Whether a normal path from `start` reaches the next iteration without passing any node in
+    `through` (e.g. the backward calls of `name`) and without `name` being rebound or deleted."""
     seen = set()
     stack = list(start.succ)
     while stack:
         n = stack.pop()
         if n is loop.header:
             return True
-        if n.id in seen or not loop.contains(n):
+        if n.id in seen or not loop.contains(n) or n.id in through:
             continue
         seen.add(n.id)
         if name in n.bound or name in n.dels:

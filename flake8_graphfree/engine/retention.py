@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from .cfg import Loop, Node, Scope, build_scope, scopes_with_loops
-from .flow import UNBOUND, read_next_iteration, reaching, survives
+from .flow import UNBOUND, bypasses, read_next_iteration, reaching, survives
 from .names import BackwardCall, scanner_for
 from .placement import plan_del
 
@@ -27,6 +27,7 @@ class Retention:
     backwards: List[BackwardCall]
     slots: Optional[List[Node]]  # where `del name` goes; None when there is no safe fix
     no_fix_reason: Optional[str]
+    skips_backward: bool  # some normal path from the binding to the next iteration has no backward
 
     @property
     def retain_graph(self) -> bool:
@@ -86,7 +87,8 @@ def loop_retentions(scope: Scope, loop: Loop) -> List[Retention]:
             continue
         slots, reason = plan_del(scope, loop, name)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
-        out.append(Retention(scope, loop, name, name_node, used, slots, reason))
+        skips = bypasses(binding, name, loop, through={node.id for node, _ in calls})
+        out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips))
     return out
 
 

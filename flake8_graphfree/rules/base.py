@@ -31,6 +31,10 @@ class Finding:
 
 
 class Rule:
+    """A rule picks the engine's retentions it owns (`applies`) and says what they keep (`kept`).
+
+    Each retention belongs to exactly one rule (GF003 before GF002 before GF001)."""
+
     code: str = ""
     name: str = ""
     summary: str = ""
@@ -38,5 +42,20 @@ class Rule:
     must_not_trigger: List[Example] = []
 
     @classmethod
-    def check(cls, retentions) -> list:  # -> List[(Retention, message, fixable)]
+    def applies(cls, r) -> bool:
         raise NotImplementedError
+
+    @classmethod
+    def kept(cls, r) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def check(cls, retentions):
+        """(retention, message without the code, fixable) for each retention this rule owns."""
+        for r in retentions:
+            if not cls.applies(r):
+                continue
+            if r.slots is not None:
+                yield r, f"{cls.kept(r)}; add 'del {r.name}' after its last use", True
+            else:
+                yield r, f"{cls.kept(r)}; no autofix: {r.no_fix_reason}", False

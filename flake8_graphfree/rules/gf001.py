@@ -2,7 +2,8 @@
 
 The engine finds each name that is bound in a loop, backwarded in the same iteration, and still
 bound when the loop goes round (engine/retention.py); it also plans the `del` or says why it can't
-(engine/placement.py). This rule words the finding.
+(engine/placement.py). GF001 owns those backwarded on every path without retain_graph: what they
+keep is the graph's nodes, the saved tensors being freed by backward.
 """
 from __future__ import annotations
 
@@ -15,18 +16,13 @@ class GF001(Rule):
     summary = "a backwarded tensor stays bound into the next iteration of its loop"
 
     @classmethod
-    def check(cls, retentions):
-        for r in retentions:
-            if r.retain_graph:
-                head = (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
-                        "(retain_graph=True kept its saved tensors)")
-            else:
-                head = (f"'{r.name}' keeps its autograd graph's nodes alive into the next iteration "
-                        "(backward freed their saved tensors)")
-            if r.slots is not None:
-                yield r, f"{head}; add 'del {r.name}' after its last use", True
-            else:
-                yield r, f"{head}; no autofix: {r.no_fix_reason}", False
+    def applies(cls, r) -> bool:
+        return not r.retain_graph and not r.skips_backward
+
+    @classmethod
+    def kept(cls, r) -> str:
+        return (f"'{r.name}' keeps its autograd graph's nodes alive into the next iteration "
+                "(backward freed their saved tensors)")
 
     must_trigger = [
         Example(
@@ -59,27 +55,6 @@ class GF001(Rule):
             "for x in xs: a = f(x); a.backward()\n",
             lines=(1,),
             fixed="for x in xs: a = f(x); a.backward(); del a\n",
-        ),
-        Example(  # every path to the next iteration gets its del, the continue too
-            "def train(model, loader, scaler):\n"
-            "    for x, y in loader:\n"
-            "        with autocast():\n"
-            "            loss = model(x, y)\n"
-            "        if not torch.isfinite(loss):\n"
-            "            continue\n"
-            "        scaler.scale(loss).backward()\n"
-            "        scaler.step(opt)\n",
-            lines=(4,),
-            fixed="def train(model, loader, scaler):\n"
-            "    for x, y in loader:\n"
-            "        with autocast():\n"
-            "            loss = model(x, y)\n"
-            "        if not torch.isfinite(loss):\n"
-            "            del loss\n"
-            "            continue\n"
-            "        scaler.scale(loss).backward()\n"
-            "        del loss\n"
-            "        scaler.step(opt)\n",
         ),
         Example(  # several names backwarded together share one del
             "for b in loader:\n"
@@ -131,6 +106,17 @@ class GF001(Rule):
         Example(  # bound outside the loop
             "loss = model(x)\n"
             "for _ in range(3):\n"
+            "    loss.backward(retain_graph=True)\n"
+        ),
+        Example(  # backward skipped on some path: GF002, not GF001
+            "for step, b in enumerate(loader):\n"
+            "    loss = model(b)\n"
+            "    if step % 4 == 0:\n"
+            "        loss.backward()\n"
+        ),
+        Example(  # retain_graph=True: GF003, not GF001
+            "for b in loader:\n"
+            "    loss = model(b)\n"
             "    loss.backward(retain_graph=True)\n"
         ),
     ]

@@ -52,6 +52,8 @@ def test_every_fixture_is_equivalent_and_meets_its_expectation(fixtures_report):
     assert by_name["custom_function_ctx.py"]["saving_percent"] >= 15
     assert by_name["blog_while_loop.py"]["saving_bytes"] == 0
     assert by_name["loss_read_after_loop.py"]["reason"] == "no autofix for its findings"
+    assert by_name["retain_graph_loop.py"]["codes"] == ["GF003"]
+    assert by_name["skipped_backward.py"]["codes"] == ["GF002"]
 
 
 def test_a_fix_that_changes_behaviour_is_caught():

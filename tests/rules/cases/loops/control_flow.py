@@ -3,7 +3,7 @@
 
 def skip_bad_batches(model, loader):
     for x in loader:
-        loss = model(x)  # GF001: add 'del loss'
+        loss = model(x)  # GF002: on the paths that skip its backward (saved tensors included); add 'del loss'
         if not torch.isfinite(loss):
             continue
         loss.backward()
@@ -11,7 +11,7 @@ def skip_bad_batches(model, loader):
 
 def conditional_backward(model, loader, k):
     for step, x in enumerate(loader):
-        loss = model(x)  # GF001: add 'del loss'
+        loss = model(x)  # GF002: on the paths that skip its backward (saved tensors included); add 'del loss'
         if step % k == 0:
             loss.backward()
 
@@ -37,7 +37,7 @@ def oom_retry(model, loader):
 
 def finally_cleanup(model, loader):
     for x in loader:
-        loss = model(x)  # GF001: add 'del loss'
+        loss = model(x)  # GF002: on the paths that skip its backward (saved tensors included); add 'del loss'
         try:
             if x is None:
                 continue

@@ -18,8 +18,8 @@ for x in loader:
         out.backward()
 
 for x in loader:
-    if (loss := model(x)) is not None:  # GF001: add 'del loss'
-        loss.backward()
+    print((loss := model(x)).shape)  # GF001: add 'del loss'
+    loss.backward()
 
 for x in loader:
     loss = model(x)

@@ -94,7 +94,7 @@ def with_gradient_argument(model, loader, g):
 
 def retained(model, loader):
     for x in loader:
-        loss = model(x)  # GF001: keeps its whole autograd graph alive into the next iteration (retain_graph=True
+        loss = model(x)  # GF003: keeps its whole autograd graph alive into the next iteration (retain_graph=True
         loss.backward(retain_graph=True)
 
 

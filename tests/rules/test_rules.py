@@ -1,14 +1,14 @@
-"""GF001 through real flake8: the case files' markers and the rule's own inline examples."""
+"""The rules through real flake8: the case files' markers and each rule's own inline examples."""
 import re
 from pathlib import Path
 
 import pytest
 
-from flake8_graphfree.rules.gf001 import GF001
+from flake8_graphfree.rules import RULES
 
 from ..conftest import flake8, graphfree_fix, parse_flake8
 
-CASES = Path(__file__).parent / "cases" / "gf001"
+CASES = Path(__file__).parent / "cases" / "loops"
 MARKER = re.compile(r"#\s*(GF\d{3})(?::\s*(.*))?$")
 
 
@@ -40,18 +40,20 @@ def test_case_file(path, flake8_output):
         assert fragment in text, f"line {line}: {text!r} lacks {fragment!r}"
 
 
-def _examples(kind):
-    return [pytest.param(ex, id=f"{kind}-{i}") for i, ex in enumerate(getattr(GF001, kind))]
+def _examples():
+    return [pytest.param(rule, ex, id=f"{rule.code}-{kind}-{i}")
+            for rule in RULES for kind in ("must_trigger", "must_not_trigger")
+            for i, ex in enumerate(getattr(rule, kind))]
 
 
-@pytest.mark.parametrize("example", _examples("must_trigger") + _examples("must_not_trigger"))
-def test_inline_example(example, tmp_path):
+@pytest.mark.parametrize("rule, example", _examples())
+def test_inline_example(rule, example, tmp_path):
     path = tmp_path / "example.py"
     path.write_text(example.source)
-    result = flake8(str(path))
+    result = flake8(f"--select={rule.code}", str(path))
     lines = sorted({line for (_, line) in parse_flake8(result.stdout)})
     assert tuple(lines) == example.lines
     assert result.returncode == (1 if example.lines else 0)
-    fixed = graphfree_fix(str(path))
+    fixed = graphfree_fix("--select", rule.code, str(path))
     assert fixed.returncode == 0, fixed.stderr.decode()
     assert path.read_text() == (example.fixed if example.fixed is not None else example.source)

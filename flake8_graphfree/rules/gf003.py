@@ -1,0 +1,62 @@
+"""GF003 retain-graph-in-loop: where GF003 is decided and worded.
+
+A backward target that survives into the next iteration after `backward(retain_graph=True)` (or
+`retain_graph=<anything but a literal False/None>`): the graph keeps all its saved tensors.
+"""
+from __future__ import annotations
+
+from .base import Example, Rule
+
+
+class GF003(Rule):
+    code = "GF003"
+    name = "retain-graph-in-loop"
+    summary = "a tensor backwarded with retain_graph=True keeps its whole graph into the next iteration"
+
+    @classmethod
+    def applies(cls, r) -> bool:
+        return r.retain_graph
+
+    @classmethod
+    def kept(cls, r) -> str:
+        return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
+                "(retain_graph=True kept its saved tensors)")
+
+    must_trigger = [
+        Example(
+            "for b in loader:\n"
+            "    loss = model(b)\n"
+            "    loss.backward(retain_graph=True)\n"
+            "    optimizer.step()\n",
+            lines=(2,),
+            fixed="for b in loader:\n"
+            "    loss = model(b)\n"
+            "    loss.backward(retain_graph=True)\n"
+            "    del loss\n"
+            "    optimizer.step()\n",
+        ),
+        Example(  # retain_graph from a variable counts too; GF003 wins over GF002
+            "for step, b in enumerate(loader):\n"
+            "    loss = model(b)\n"
+            "    if step % 2:\n"
+            "        loss.backward(retain_graph=keep)\n",
+            lines=(2,),
+            fixed="for step, b in enumerate(loader):\n"
+            "    loss = model(b)\n"
+            "    if step % 2:\n"
+            "        loss.backward(retain_graph=keep)\n"
+            "    del loss\n",
+        ),
+    ]
+    must_not_trigger = [
+        Example(  # retain_graph=False is a plain backward (GF001)
+            "for b in loader:\n"
+            "    loss = model(b)\n"
+            "    loss.backward(retain_graph=False)\n"
+        ),
+        Example(  # the graph is reused on purpose: bound outside the loop
+            "loss = model(x)\n"
+            "for _ in range(3):\n"
+            "    loss.backward(retain_graph=True)\n"
+        ),
+    ]
