@@ -5,6 +5,8 @@ plugin costs nothing on files without a backward call.
 """
 __version__ = "0.1.0"
 
-# Every rule needs a backward call in the file. Checking the text first keeps flake8 fast on the
-# files that have none: no LibCST parse, not even an import of LibCST.
+# Files are analysed only if their text mentions a backward call: that keeps flake8 fast on the
+# many files of a repository without one (no LibCST parse, not even an import of LibCST). Every
+# rule is then run over the whole file, evaluation loops (GF002) and accumulators (GF005, GF006)
+# included; a file with no backward anywhere, such as a pure evaluation script, is not analysed.
 PREFILTER = "backward"

@@ -91,18 +91,15 @@ def lint_text(source: str, tree: Optional[ast.Module] = None,
 
 def findings(module: cst.Module, tree: Optional[ast.Module] = None,
              lines: Optional[List[str]] = None) -> List[Finding]:
-    """Every rule's findings, sorted. `tree` (CPython's ast of the same text) and `lines` make it
-    cheaper when the caller has them: top-level statements whose text has no backward call are
-    not analysed, and positions are found without generating the whole file's code."""
+    """Every rule's findings, sorted. `tree` (CPython's ast of the same text), when the caller has
+    it, lets positions be found without generating the whole file's code. (`lines` is accepted for
+    callers that have them; the analysis does not need them.)"""
     with analysis_mode():
-        return _findings(module, _pairs(module, tree), lines)
+        return _findings(module, _pairs(module, tree))
 
 
-def _findings(module: cst.Module, pairs, lines) -> List[Finding]:
-    only = None
-    if pairs is not None and lines is not None:
-        only = {id(stmt) for stmt, lo, hi in pairs if PREFILTER in "".join(lines[lo - 1:hi])}
-    retentions = analyze(module, only)
+def _findings(module: cst.Module, pairs) -> List[Finding]:
+    retentions = analyze(module)
     if not retentions:
         return []
     wanted = {r.binding for r in retentions}
@@ -113,9 +110,9 @@ def _findings(module: cst.Module, pairs, lines) -> List[Finding]:
     for rule in RULES:
         for r, message, fixable in rule.check(retentions):
             line, col = positions[r.binding]
-            edits = [(slot, r.name) for slot in r.slots] if fixable else []
+            edits = r.edits if fixable else []
             reason = None if fixable else r.no_fix_reason.replace(f"'{r.name}'", "NAME")
-            out.append(Finding(rule.code, line, col, message, fixable, edits, reason))
+            out.append(Finding(rule.code, line, col, message, fixable, edits, reason, r.fix_text))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
 

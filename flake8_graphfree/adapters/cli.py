@@ -29,7 +29,7 @@ class FileReport:
 
     path: str
     error: Optional[str] = None
-    fixed: List[tuple] = field(default_factory=list)  # (line, col, code, name)
+    fixed: List[tuple] = field(default_factory=list)  # (line, col, code, (done, to do))
     unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason)
     changed: bool = False
     diff: str = ""
@@ -61,7 +61,7 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     except RecursionError:
         report.error = "too deeply nested to analyse, skipped"
         return report
-    report.fixed = [(f.line, f.col, f.code, f.edits[0][1]) for f in result.fixed]
+    report.fixed = [(f.line, f.col, f.code, f.fix_text) for f in result.fixed]
     report.unfixed = [(f.line, f.col, f.code, f.message, f.reason) for f in result.unfixed]
     report.changed = result.changed
     if result.changed and mode == "diff":
@@ -174,9 +174,9 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         if quiet:
             continue
         _clear(progress)
-        verb = "fixed: inserted" if mode == "fix" else "would insert"
-        for line, col, code, name in r.fixed:
-            print(f"{r.path}:{line}:{col + 1}: {code} {verb} 'del {name}'", file=out)
+        for line, col, code, (done, todo) in r.fixed:
+            what = f"fixed: {done}" if mode == "fix" else f"would {todo}"
+            print(f"{r.path}:{line}:{col + 1}: {code} {what}", file=out)
         for line, col, code, message, _ in r.unfixed:
             print(f"{r.path}:{line}:{col + 1}: {code} {message}", file=out)
         if r.diff:
@@ -225,8 +225,7 @@ def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
         return 2
     if not quiet:
         for f in result.fixed:
-            print(f"{name}:{f.line}:{f.col + 1}: {f.code} fixed: inserted 'del {f.edits[0][1]}'",
-                  file=sys.stderr)
+            print(f"{name}:{f.line}:{f.col + 1}: {f.code} fixed: {f.fix_text[0]}", file=sys.stderr)
         for f in result.unfixed:
             print(f"{name}:{f.line}:{f.col + 1}: {f.code} {f.message}", file=sys.stderr)
     if mode == "fix":

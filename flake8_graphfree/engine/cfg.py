@@ -24,7 +24,7 @@ from .names import BackwardCall, Effects, NameScanner, _all_params, _param_names
 
 class Node:
     __slots__ = ("id", "kind", "cst", "uses", "bound", "defs", "dels", "backwards", "succ", "exc",
-                 "loop", "block", "index")
+                 "loop", "block", "index", "grad_off")
 
     def __init__(self, id: int, kind: str, node, loop: Optional["Loop"]) -> None:
         self.id = id
@@ -40,6 +40,7 @@ class Node:
         self.loop = loop  # innermost loop whose body holds this node
         self.block: Optional[Block] = None  # slots only
         self.index = -1  # slots only: insertion index in the block's units
+        self.grad_off = False  # inside `with torch.no_grad()` and the like: nothing builds a graph
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<{self.kind}#{self.id} uses={sorted(self.uses)} binds={sorted(self.bound)}>"
@@ -253,9 +254,11 @@ class _Builder:
         self.finallies: List[_Finally] = []
         self.exit: Node = None
         self.top = None
+        self.grad_off = _grad_off_function(scope.cst)
 
     def node(self, kind: str, cst_node, preds, eff: Optional[Effects] = None) -> Node:
         n = Node(len(self.nodes), kind, cst_node, self.loop)
+        n.grad_off = self.grad_off
         if eff is not None:
             n.uses = eff.uses
             if eff.defs:
@@ -402,7 +405,12 @@ class _Builder:
             if item.asname is not None:
                 self.scanner.target(item.asname.name, eff)
             preds = [self.node("with", stmt, preds, eff)]
-        return self.block(stmt.body, preds, owner=stmt)
+        outer = self.grad_off
+        self.grad_off = outer or any(_turns_grad_off(item.item) for item in stmt.items)
+        try:
+            return self.block(stmt.body, preds, owner=stmt)
+        finally:
+            self.grad_off = outer
 
     def try_(self, stmt, preds) -> List[Node]:
         saved = self.exc_targets
@@ -476,6 +484,31 @@ class _Builder:
         return [self.node("stmt", stmt, preds, eff)]
 
 
+GRAD_OFF = {"no_grad", "inference_mode"}
+
+
+def _turns_grad_off(expr) -> bool:
+    """`torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(False)` (any prefix)."""
+    if isinstance(expr, cst.Call):
+        func = expr.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if last in GRAD_OFF:
+            return not (expr.args and isinstance(expr.args[0].value, cst.Name)
+                        and expr.args[0].value.value == "False")  # inference_mode(False)
+        if last == "set_grad_enabled" and expr.args:
+            v = expr.args[0].value
+            return isinstance(v, cst.Name) and v.value == "False"
+    elif isinstance(expr, (cst.Name, cst.Attribute)):  # a bare decorator: @torch.no_grad
+        last = expr.attr.value if isinstance(expr, cst.Attribute) else expr.value
+        return last in GRAD_OFF
+    return False
+
+
+def _grad_off_function(node) -> bool:
+    return isinstance(node, cst.FunctionDef) and any(
+        _turns_grad_off(d.decorator) for d in node.decorators)
+
+
 _DISPATCH = {
     cst.If: _Builder.if_,
     cst.For: _Builder.loop_,
@@ -505,15 +538,14 @@ def build_scope(node, scanner: NameScanner, top=None) -> Scope:
     return scope
 
 
-def scopes_with_loops(module: cst.Module, only=None) -> List[tuple]:
+def scopes_with_loops(module: cst.Module) -> List[tuple]:
     """(scope, top-level statement holding it) for the module, if it has a loop of its own, and for
     every function (methods and nested functions too) that has one. Class bodies are not scopes we
     analyse (their names become attributes); the methods in them are."""
     found: List[tuple] = []
     module_has_loop = False
     for top in module.body:
-        if only is None or id(top) in only:
-            module_has_loop |= _scan([top], top, found)
+        module_has_loop |= _scan([top], top, found)
     if module_has_loop:
         found.insert(0, (module, None))
     return found

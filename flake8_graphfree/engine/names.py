@@ -13,6 +13,8 @@ import libcst as cst
 # Calls that read a scope's variables by name: a `del` could be observed through them.
 SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
 SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) are harmless
+MODULE_METHODS = frozenset({"to", "cuda", "train", "eval", "parameters", "named_parameters",
+                            "zero_grad", "state_dict", "load_state_dict", "requires_grad_"})
 
 _LEAVES = (
     cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis,
@@ -60,6 +62,10 @@ class NameScanner:
     def __init__(self, backward_names: frozenset = frozenset(),
                  dist_autograd_names: frozenset = frozenset()) -> None:
         self.backward_names = backward_names
+        # Receivers of module-only methods (`model.to(device)`, `model.eval()`, `model.parameters()`):
+        # calling them is a forward pass. Filled while scopes are scanned.
+        self.model_like: Set[str] = set()
+        self.no_grad_callees: Optional[Set[str]] = None  # functions called under no_grad (lazy)
         self.dist_autograd = dist_autograd_names | {"dist_autograd", "torch.distributed.autograd"}
 
     # ----------------------------------------------------------------- expressions
@@ -172,6 +178,8 @@ class NameScanner:
         ):
             out.introspects = True
         method = func.attr.value if isinstance(func, cst.Attribute) else None
+        if method in MODULE_METHODS:
+            self.model_like.add(_dotted(func.value))
         if method in ("backward", "manual_backward"):
             receiver = func.value
             if (

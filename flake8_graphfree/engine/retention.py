@@ -14,12 +14,19 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope, build_scope, scopes_with_loops
 from .flow import UNBOUND, bypasses, read_next_iteration, reaching, survives
+from .graphs import carrying_defs, sources
 from .names import BackwardCall, scanner_for
 from .placement import plan_del
 
 
 @dataclass(eq=False)
 class Retention:
+    """A name still bound, with a graph, when its loop goes round.
+
+    kind: "target" (passed to a backward in the iteration: GF001/GF002/GF003), "source" (a value
+    a backward target was computed from, e.g. the model's outputs: GF004), or "unbackwarded" (a
+    graph-carrying value in a loop that runs no backward at all: GF002)."""
+
     scope: Scope
     loop: Loop
     name: str
@@ -28,20 +35,41 @@ class Retention:
     slots: Optional[List[Node]]  # where `del name` goes; None when there is no safe fix
     no_fix_reason: Optional[str]
     skips_backward: bool  # some normal path from the binding to the next iteration has no backward
+    kind: str = "target"
 
     @property
     def retain_graph(self) -> bool:
         return any(b.retain_graph for b in self.backwards)
 
+    @property
+    def edits(self):
+        return None if self.slots is None else [("del", slot, self.name) for slot in self.slots]
 
-def analyze(module: cst.Module, only: Optional[Set[int]] = None) -> List[Retention]:
-    """Every retention in the module; `only`: ids of the top-level statements worth analysing."""
+    @property
+    def fix_text(self):
+        return f"inserted 'del {self.name}'", f"insert 'del {self.name}'"
+
+
+def analyze(module: cst.Module) -> list:
+    """Every loop fact in the module: retentions and accumulations."""
+    from .accumulation import loop_accumulations
+
     scanner = scanner_for(module)
-    found: List[Retention] = []
-    for owner, top in scopes_with_loops(module, only):
-        scope = build_scope(owner, scanner, top)
+    scopes = [build_scope(owner, scanner, top) for owner, top in scopes_with_loops(module)]
+    found: list = []
+    for scope in scopes:  # all scopes first: model-like names are collected while scanning them
         for loop in scope.loops:
-            found.extend(loop_retentions(scope, loop))
+            carrying = None
+            retentions = loop_retentions(scope, loop)
+            found.extend(retentions)
+            if any(n.backwards for n in scope.nodes[loop.body_start:loop.body_end]):
+                carrying = carrying_defs(scope, loop, scanner.model_like)
+                found.extend(loop_sources(scope, loop, retentions, carrying))
+            elif not _grad_off_loop(scope, loop):
+                carrying = carrying_defs(scope, loop, scanner.model_like)
+                found.extend(loop_unbackwarded(module, scope, loop, carrying))
+            if carrying is not None:
+                found.extend(loop_accumulations(scope, loop, carrying, scanner.model_like))
     return found
 
 
@@ -90,6 +118,98 @@ def loop_retentions(scope: Scope, loop: Loop) -> List[Retention]:
         skips = bypasses(binding, name, loop, through={node.id for node, _ in calls})
         out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips))
     return out
+
+
+def loop_sources(scope: Scope, loop: Loop, retentions, carrying) -> List[Retention]:
+    """GF004: values a backward target was computed from, still bound when the loop goes round."""
+    targets = backward_targets(scope, loop)
+    cache: Dict[str, dict] = {}
+
+    def reach(var):
+        if var not in cache:
+            cache[var] = reaching(scope, loop, var)
+        return cache[var]
+
+    out, done = [], set(targets)
+    for name, calls in targets.items():
+        for node, _ in calls:
+            for d in reach(name).get(node.id, ()):
+                if d == UNBOUND or d.loop is not loop:
+                    continue
+                for src, var in sources(scope, loop, d, name, reach):
+                    if var in done or var not in carrying.get(src.id, ()):
+                        continue
+                    done.add(var)
+                    r = _surviving(scope, loop, src, var, "source")
+                    if r is not None:
+                        out.append(r)
+    return out
+
+
+def loop_unbackwarded(module, scope: Scope, loop: Loop, carrying) -> List[Retention]:
+    """GF002 without backward: graph-carrying names in a loop that never runs backward."""
+    out, done = [], set()
+    for n in scope.nodes[loop.body_start:loop.body_end]:
+        if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
+            continue
+        if isinstance(n.cst, cst.AugAssign):
+            continue  # an accumulation: GF005
+        for var in sorted(n.bound & carrying.get(n.id, set())):
+            if var in done:
+                continue
+            r = _surviving(scope, loop, n, var, "unbackwarded")
+            if r is not None and not _called_without_grad(module, scope):
+                done.add(var)
+                out.append(r)
+    return out
+
+
+def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: str) -> Optional[Retention]:
+    if not survives(d, var, loop) or read_next_iteration(var, loop) is not None:
+        return None
+    if _copied(scope, loop, var):
+        return None
+    slots, reason = plan_del(scope, loop, var)
+    name_node = [n for (x, n) in d.defs if x == var][-1]
+    return Retention(scope, loop, var, name_node, [], slots, reason, True, kind)
+
+
+def _grad_off_loop(scope: Scope, loop: Loop) -> bool:
+    return loop.header.grad_off
+
+
+def _called_without_grad(module, scope: Scope) -> bool:
+    """The function is called somewhere in this module inside a no_grad-like `with` block."""
+    if not isinstance(scope.cst, cst.FunctionDef):
+        return False
+    if scope.scanner.no_grad_callees is None:
+        scope.scanner.no_grad_callees = _no_grad_callees(module)
+    return scope.cst.name.value in scope.scanner.no_grad_callees
+
+
+def _no_grad_callees(module) -> Set[str]:
+    from .cfg import _turns_grad_off
+
+    found: Set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        depth = 0
+
+        def visit_With(self, node):
+            if any(_turns_grad_off(i.item) for i in node.items):
+                self.depth += 1
+
+        def leave_With(self, node):
+            if any(_turns_grad_off(i.item) for i in node.items):
+                self.depth -= 1
+
+        def visit_Call(self, node):
+            if self.depth:
+                f = node.func
+                found.add(f.attr.value if isinstance(f, cst.Attribute) else getattr(f, "value", ""))
+
+    module.visit(Collect())
+    return found
 
 
 def _copied(scope: Scope, loop: Loop, name: str) -> bool:

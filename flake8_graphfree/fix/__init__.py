@@ -10,7 +10,7 @@ from ..lint import analysis_mode, might_have_findings, parse_checked
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
-from .apply import apply_dels
+from .apply import apply_edits
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, not str.splitlines()'s
@@ -50,7 +50,7 @@ def _fix(source: bytes, select) -> FixResult:
     unfixed = [f for f in found if not f.fixable]
     if not fixed:
         return FixResult(source, source, [], unfixed, module.encoding)
-    new_module = apply_dels(module, [e for f in fixed for e in f.edits])
+    new_module = apply_edits(module, [e for f in fixed for e in f.edits])
     new = new_module.bytes
     try:
         new_tree = ast.parse(new)

@@ -9,19 +9,27 @@ import libcst as cst
 from ..engine.cfg import flatten
 
 
-def apply_dels(module: cst.Module, edits) -> cst.Module:
-    """`edits`: (slot, name) pairs. Names meeting at one slot share one `del a, b`."""
+def apply_edits(module: cst.Module, edits) -> cst.Module:
+    """`edits`: ("del", slot, name) inserts `del name` at a slot (names meeting at one slot share
+    one `del a, b`); ("detach", expression, top) wraps an expression in `.detach()`."""
     by_block: Dict[int, Dict[int, List[str]]] = {}
+    detach: Dict[int, bool] = {}
     tops = set()
-    for slot, name in edits:
-        names = by_block.setdefault(id(slot.block.container), {}).setdefault(slot.index, [])
-        if name not in names:
-            names.append(name)
-        tops.add(id(slot.block.top))
-    if not by_block:
+    for edit in edits:
+        if edit[0] == "del":
+            _, slot, name = edit
+            names = by_block.setdefault(id(slot.block.container), {}).setdefault(slot.index, [])
+            if name not in names:
+                names.append(name)
+            tops.add(id(slot.block.top))
+        else:
+            _, expr, top = edit
+            detach[id(expr)] = True
+            tops.add(id(top))
+    if not tops:
         return module
     # Only the module-level statements that hold an edit are walked and rebuilt.
-    inserter = _Inserter(by_block)
+    inserter = _Inserter(by_block, detach)
     body = [stmt.visit(inserter) if id(stmt) in tops else stmt for stmt in module.body]
     return module.with_changes(body=body)
 
@@ -32,10 +40,23 @@ def _del(names: List[str]) -> cst.Del:
     return cst.Del(target=cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[]))
 
 
+def _detached(expr: cst.BaseExpression) -> cst.Call:
+    if not isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not expr.lpar:
+        expr = expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.Call(func=cst.Attribute(value=expr, attr=cst.Name("detach")))
+
+
 class _Inserter(cst.CSTTransformer):
-    def __init__(self, by_block: Dict[int, Dict[int, List[str]]]) -> None:
+    def __init__(self, by_block: Dict[int, Dict[int, List[str]]], detach: Dict[int, bool]) -> None:
         super().__init__()
         self.by_block = by_block
+        self.detach = detach
+
+    def on_leave(self, original, updated):
+        updated = super().on_leave(original, updated)
+        if id(original) in self.detach:
+            return _detached(updated)
+        return updated
 
     def leave_IndentedBlock(self, original, updated):
         inserts = self.by_block.get(id(original))

@@ -22,8 +22,9 @@ class Finding:
     col: int  # 0-based, as flake8 wants it
     message: str  # without the code
     fixable: bool
-    edits: list = field(default_factory=list)  # engine slots and names, for the fixer
+    edits: list = field(default_factory=list)  # engine edits, for the fixer
     reason: Optional[str] = None  # why there is no autofix, with the name as NAME (for counts)
+    fix_text: Tuple[str, str] = ("", "")  # what the fix does: (done, to do)
 
     @property
     def text(self) -> str:
@@ -50,12 +51,16 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
-    def check(cls, retentions):
-        """(retention, message without the code, fixable) for each retention this rule owns."""
-        for r in retentions:
+    def fix_hint(cls, r) -> str:
+        return f"add 'del {r.name}' after its last use"
+
+    @classmethod
+    def check(cls, facts):
+        """(fact, message without the code, fixable) for each engine fact this rule owns."""
+        for r in facts:
             if not cls.applies(r):
                 continue
-            if r.slots is not None:
-                yield r, f"{cls.kept(r)}; add 'del {r.name}' after its last use", True
+            if r.edits is not None:
+                yield r, f"{cls.kept(r)}; {cls.fix_hint(r)}", True
             else:
                 yield r, f"{cls.kept(r)}; no autofix: {r.no_fix_reason}", False

@@ -17,7 +17,7 @@ class GF001(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return not r.retain_graph and not r.skips_backward
+        return r.kind == "target" and not r.retain_graph and not r.skips_backward
 
     @classmethod
     def kept(cls, r) -> str:

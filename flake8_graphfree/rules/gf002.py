@@ -1,9 +1,10 @@
 """GF002 graph-kept-without-backward: where GF002 is decided and worded.
 
-A name bound in a loop to a tensor that the loop backwards on some paths but not on others
-(`if step % k == 0: loss.backward()`, a `continue` before the backward). On the paths without a
-backward, the graph still holds every saved tensor (activations) when the next forward runs.
-(Loops with no backward at all, such as evaluation loops outside `torch.no_grad()`, are planned.)
+A name bound in a loop to a graph-carrying value that is not backwarded on some path survives into
+the next iteration: a tensor the loop backwards on some paths only (`if step % k == 0:
+loss.backward()`, a `continue` before the backward), or any graph-carrying value in a loop that runs
+no backward at all (an evaluation loop outside `torch.no_grad()`). Its graph still holds every saved
+tensor (activations) while the next forward runs.
 """
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ class GF002(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.skips_backward and not r.retain_graph
+        return r.kind == "unbackwarded" or (
+            r.kind == "target" and r.skips_backward and not r.retain_graph)
 
     @classmethod
     def kept(cls, r) -> str:
+        if r.kind == "unbackwarded":
+            return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
+                    "(saved tensors included: this loop never runs backward; "
+                    "run it under 'with torch.no_grad():' if it only evaluates)")
         return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration on the "
                 "paths that skip its backward (saved tensors included)")
 
@@ -61,7 +67,63 @@ class GF002(Rule):
             "        scaler.step(opt)\n",
         ),
     ]
+    must_trigger += [
+        Example(  # an evaluation loop outside torch.no_grad() (in a file that trains too)
+            "def train_step(model, x):\n"
+            "    model(x).sum().backward()\n"
+            "def evaluate(model, loader):\n"
+            "    total = 0.0\n"
+            "    for x, y in loader:\n"
+            "        loss = criterion(model(x), y)\n"
+            "        total += loss.item()\n"
+            "    return total\n",
+            lines=(6,),
+            fixed="def train_step(model, x):\n"
+            "    model(x).sum().backward()\n"
+            "def evaluate(model, loader):\n"
+            "    total = 0.0\n"
+            "    for x, y in loader:\n"
+            "        loss = criterion(model(x), y)\n"
+            "        total += loss.item()\n"
+            "        del loss\n"
+            "    return total\n",
+        ),
+    ]
     must_not_trigger = [
+        Example(  # the same loop under torch.no_grad(): no graph at all
+            "def evaluate(model, loader):\n"
+            "    total = 0.0\n"
+            "    with torch.no_grad():\n"
+            "        for x, y in loader:\n"
+            "            loss = criterion(model(x), y)\n"
+            "            total += loss.item()\n"
+            "    return total\n"
+        ),
+        Example(  # a decorated function, and torch.inference_mode()
+            "@torch.no_grad()\n"
+            "def evaluate(model, loader):\n"
+            "    for x in loader:\n"
+            "        out = model(x)\n"
+            "        print(out.mean().item())\n"
+            "def infer(model, loader):\n"
+            "    for x in loader:\n"
+            "        with torch.inference_mode():\n"
+            "            out = model(x)\n"
+            "        print(out.mean().item())\n"
+        ),
+        Example(  # called only under no_grad elsewhere in the module
+            "def evaluate(model, loader):\n"
+            "    for x in loader:\n"
+            "        out = model(x)\n"
+            "        print(out.mean().item())\n"
+            "with torch.no_grad():\n"
+            "    evaluate(model, loader)\n"
+        ),
+        Example(  # severed at once: no graph is kept
+            "for x in loader:\n"
+            "    score = model(x).mean().item()\n"
+            "    print(score)\n"
+        ),
         Example(  # backwarded on every path: GF001's case
             "for b in loader:\n"
             "    loss = model(b)\n"

@@ -15,7 +15,7 @@ class GF003(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.retain_graph
+        return r.kind == "target" and r.retain_graph
 
     @classmethod
     def kept(cls, r) -> str:

@@ -150,7 +150,7 @@ def test_empty_folder_is_a_quiet_success(tmp_path):
 def test_a_fix_that_does_not_check_out_is_not_written(tmp_path, monkeypatch, capsys):
     import flake8_graphfree.fix as fix
 
-    monkeypatch.setattr(fix, "apply_dels", lambda module, edits: module.with_changes(
+    monkeypatch.setattr(fix, "apply_edits", lambda module, edits: module.with_changes(
         body=[cst.SimpleStatementLine([cst.Expr(cst.Name("def"))])]))
     path = tmp_path / "train.py"
     path.write_bytes(SEED)

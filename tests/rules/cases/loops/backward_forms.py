@@ -36,7 +36,7 @@ def amp(model, loader, scaler, opt):
 
 def hf_accelerate(model, loader, accelerator):
     for batch in loader:
-        outputs = model(**batch)
+        outputs = model(**batch)  # GF004: add 'del outputs'
         loss = outputs.loss  # GF001: add 'del loss'
         accelerator.backward(loss)
 

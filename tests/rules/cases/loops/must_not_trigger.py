@@ -38,9 +38,9 @@ def while_test_reads_it(model):
         loss.backward()
 
 
-def no_backward(model, loader):
+def no_backward(model, loader):  # not GF001; a graph-building loop without backward is GF002
     for x in loader:
-        loss = model(x)
+        loss = model(x)  # GF002: this loop never runs backward
         print(loss.item())
 
 
@@ -57,7 +57,7 @@ def loop_target(losses):
 
 def backward_in_nested_function(model, loader):
     for x in loader:
-        loss = model(x)
+        loss = model(x)  # GF002: this loop never runs backward
 
         def step():
             pass

@@ -1,0 +1,194 @@
+"""What carries an autograd graph, without importing torch, and the loop facts built on it.
+
+A value carries a graph when it is computed (by arithmetic, indexing, attributes, tensor methods or
+functions of such values) from a call of something model-like: a callable named like a model or a
+loss (`model`, `net`, `criterion`, `loss_fn`, `*_loss`, `*model`), or one the code treats as a
+module (`x.to(device)`, `x.train()`, `x.eval()`, `x.parameters()`...). `.item()`, `.tolist()`,
+`.detach()`, `.numpy()`, `float()`, `int()`, `bool()`, `len()` and comparisons sever it. Inside
+`torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(False)` and functions
+decorated with the first two nothing carries one. Names are evidence only through these calls.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Set
+
+import libcst as cst
+
+from .cfg import Loop, Node, Scope
+from .names import _dotted
+
+SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
+                           "dim", "numel", "nelement", "data_ptr", "__len__"})
+SEVER_FUNCS = frozenset({"float", "int", "bool", "len", "str", "repr", "round", "isinstance",
+                         "type", "id", "print", "range"})
+SEED_NAMES = frozenset({"model", "net", "criterion", "loss_fn", "loss_func", "lossfn"})
+
+
+def is_model_like(func, model_like: Set[str]) -> bool:
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if not isinstance(last, str) or not last:
+        return False
+    low = last.lower()
+    return (low in SEED_NAMES or low.endswith("_loss") or low.endswith("model")
+            or _dotted(func) in model_like)
+
+
+def carries(expr, carrying: Set[str], model_like: Set[str]) -> bool:
+    """Whether evaluating `expr` can give a value with a graph (see the module docstring)."""
+    t = type(expr)
+    if t is cst.Name:
+        return expr.value in carrying
+    if t is cst.Call:
+        func = expr.func
+        if isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS:
+            return False
+        if isinstance(func, cst.Name) and func.value in SEVER_FUNCS:
+            return False
+        if is_model_like(func, model_like):
+            return True
+        if isinstance(func, cst.Attribute) and carries(func.value, carrying, model_like):
+            return True  # a tensor method: loss.mean(), outputs.logits.float()
+        return any(carries(a.value, carrying, model_like) for a in expr.args)
+    if t is cst.Attribute:
+        return carries(expr.value, carrying, model_like)
+    if t is cst.Subscript:
+        return carries(expr.value, carrying, model_like)
+    if t is cst.BinaryOperation or t is cst.BooleanOperation:
+        return carries(expr.left, carrying, model_like) or carries(expr.right, carrying, model_like)
+    if t is cst.UnaryOperation:
+        return not isinstance(expr.operator, cst.Not) and carries(expr.expression, carrying, model_like)
+    if t is cst.IfExp:
+        return carries(expr.body, carrying, model_like) or carries(expr.orelse, carrying, model_like)
+    if t in (cst.Tuple, cst.List):
+        return any(carries(e.value, carrying, model_like) for e in expr.elements)
+    if t is cst.Await:
+        return carries(expr.expression, carrying, model_like)
+    return False  # literals, comparisons, comprehensions, lambdas, f-strings
+
+
+def bound_value(node: Node, name: str):
+    """The expression whose value `name` gets at this node, where there is one."""
+    stmt = node.cst
+    if isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        return stmt.value
+    if isinstance(stmt, cst.With):
+        for item in stmt.items:
+            if item.asname is not None and name in _target_names(item.asname.name):
+                return item.item
+    if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.NamedExpr):
+        return stmt.value.value
+    return None
+
+
+def _target_names(t) -> Set[str]:
+    if isinstance(t, cst.Name):
+        return {t.value}
+    if isinstance(t, (cst.Tuple, cst.List)):
+        out: Set[str] = set()
+        for el in t.elements:
+            out |= _target_names(el.value)
+        return out
+    return set()
+
+
+def carrying_defs(scope: Scope, loop: Loop, model_like: Set[str]) -> Dict[int, Set[str]]:
+    """For each node of the loop body, the names that may carry a graph after it (one iteration,
+    starting from nothing: values carried in from before the loop are not followed)."""
+    nodes = scope.nodes
+    state: Dict[int, frozenset] = {}
+    work = [s for s in loop.header.succ if loop.contains(s)]
+    for s in work:
+        state[s.id] = frozenset()
+    out: Dict[int, Set[str]] = {}
+    while work:
+        n = work.pop()
+        cur = set(state[n.id])
+        if n.bound:
+            for name in n.bound:
+                value = bound_value(n, name)
+                if n.grad_off or value is None:
+                    cur.discard(name)
+                elif carries(value, cur, model_like) or (
+                        isinstance(n.cst, cst.AugAssign) and name in cur):
+                    cur.add(name)
+                else:
+                    cur.discard(name)
+        cur -= n.dels
+        out[n.id] = cur
+        frozen = frozenset(cur)
+        for m in n.succ + n.exc:
+            if not loop.contains(m):
+                continue
+            old = state.get(m.id)
+            new = frozen if old is None else old | frozen
+            if new != old:
+                state[m.id] = new
+                work.append(nodes[m.id])
+    return out
+
+
+def sources(scope: Scope, loop: Loop, target_def: Node, name: str, reach) -> List[Node]:
+    """Definitions in the loop body that the value `name` gets at `target_def` was computed from,
+    transitively within the iteration (`logits = model(x); loss = criterion(logits, y)`)."""
+    from .flow import UNBOUND
+
+    found: List[Node] = []
+    seen: Set[int] = set()
+    stack = [(target_def, name)]
+    while stack:
+        node, var = stack.pop()
+        value = bound_value(node, var)
+        if value is None:
+            continue
+        names = _all_names(value)
+        if isinstance(node.cst, cst.AugAssign):
+            names.discard(var)  # `loss += reg`: the old loss is not a separate holder
+        for used in names:
+            for d in reach(used).get(node.id, ()):
+                if d == UNBOUND or d.id in seen or d.loop is not loop or d is loop.target:
+                    continue
+                seen.add(d.id)
+                found.append((d, used))
+                stack.append((d, used))
+    return found
+
+
+def _all_names(expr) -> Set[str]:
+    from .names import NameScanner, Effects
+
+    e = Effects()
+    NameScanner().expr(expr, e)
+    return set(e.uses)
+
+
+def only_severed(node, name: str) -> bool:
+    """Every read of `name` in this expression goes through a severing call (`.item()`...)."""
+    if isinstance(node, cst.Name):
+        return node.value != name
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS:
+            return True
+        if isinstance(func, cst.Name) and func.value in SEVER_FUNCS - {"print", "str", "repr"}:
+            return True
+    if isinstance(node, cst.Attribute):
+        return only_severed(node.value, name)
+    if isinstance(node, cst.Arg):
+        return only_severed(node.value, name)
+    return all(only_severed(c, name) for c in node.children)
+
+
+def expressions_of(node: Node) -> Optional[Iterable]:
+    """The expressions a CFG node evaluates (None when unknown: then assume the worst)."""
+    stmt = node.cst
+    if node.kind == "slot" or stmt is None:
+        return ()
+    if isinstance(stmt, (cst.If, cst.While)):
+        return (stmt.test,)
+    if isinstance(stmt, cst.For):
+        return (stmt.iter,) if node.kind == "stmt" else ()
+    if isinstance(stmt, cst.With):
+        return tuple(i.item for i in stmt.items)
+    if isinstance(stmt, cst.BaseSmallStatement):
+        return (stmt,)
+    return None

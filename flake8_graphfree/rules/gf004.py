@@ -1,0 +1,78 @@
+"""GF004 outputs-kept-into-next-forward: where GF004 is decided and worded.
+
+A name bound in a loop to a graph-carrying value that a backward target was computed from
+(`outputs = model(**batch); loss = outputs.loss`, `logits = model(x); loss = criterion(logits, y)`),
+other than loop targets and data moved to a device, still bound when the loop goes round. It keeps
+its own storage (logits: batch x sequence x vocabulary) and its graph into the next forward pass.
+The `del` goes right after the name's last use: for outputs used only to compute the loss, that is
+before the backward, where it can lower the backward's peak.
+"""
+from __future__ import annotations
+
+from .base import Example, Rule
+
+
+class GF004(Rule):
+    code = "GF004"
+    name = "outputs-kept-into-next-forward"
+    summary = "forward outputs a loss was computed from stay bound into the next iteration"
+
+    @classmethod
+    def applies(cls, r) -> bool:
+        return r.kind == "source"
+
+    @classmethod
+    def kept(cls, r) -> str:
+        return (f"'{r.name}' keeps forward outputs the loss was computed from (their storage and "
+                "graph) alive into the next iteration")
+
+    must_trigger = [
+        Example(
+            "for x, y in loader:\n"
+            "    logits = model(x)\n"
+            "    loss = criterion(logits, y)\n"
+            "    loss.backward()\n"
+            "    del loss\n",
+            lines=(2,),
+            fixed="for x, y in loader:\n"
+            "    logits = model(x)\n"
+            "    loss = criterion(logits, y)\n"
+            "    del logits\n"
+            "    loss.backward()\n"
+            "    del loss\n",
+        ),
+        Example(  # a model output object (Hugging Face style)
+            "for batch in loader:\n"
+            "    outputs = model(**batch)\n"
+            "    loss = outputs.loss\n"
+            "    accelerator.backward(loss)\n"
+            "    print(outputs.logits.shape)\n"
+            "    del loss\n",
+            lines=(2,),
+            fixed="for batch in loader:\n"
+            "    outputs = model(**batch)\n"
+            "    loss = outputs.loss\n"
+            "    accelerator.backward(loss)\n"
+            "    print(outputs.logits.shape)\n"
+            "    del outputs\n"
+            "    del loss\n",
+        ),
+    ]
+    must_not_trigger = [
+        Example(  # data moved to a device, and a loop target
+            "for x, y in loader:\n"
+            "    x = x.to(device)\n"
+            "    y = y.cuda()\n"
+            "    loss = criterion(model(x), y)\n"
+            "    loss.backward()\n"
+            "    del loss\n"
+        ),
+        Example(  # already deleted
+            "for x, y in loader:\n"
+            "    logits = model(x)\n"
+            "    loss = criterion(logits, y)\n"
+            "    del logits\n"
+            "    loss.backward()\n"
+            "    del loss\n"
+        ),
+    ]

@@ -1,0 +1,75 @@
+"""GF005 graph-accumulated: where GF005 is decided and worded.
+
+A graph-carrying value added into a name or item that outlives the iteration (`total += loss`,
+`total = total + loss`, `running[k] += loss`) keeps one more graph every iteration, for as long as
+the accumulator lives: after a backward, each graph's nodes; without one, its activations too.
+Facts: engine/accumulation.py.
+"""
+from __future__ import annotations
+
+from .base import Example, Rule
+
+
+class GF005(Rule):
+    code = "GF005"
+    name = "graph-accumulated"
+    summary = "a graph-carrying value is accumulated across iterations"
+
+    @classmethod
+    def applies(cls, r) -> bool:
+        return getattr(r, "kind", None) == "accumulate"
+
+    @classmethod
+    def kept(cls, r) -> str:
+        return (f"'{r.name}' accumulates a graph-carrying value: one more autograd graph is kept "
+                "every iteration")
+
+    @classmethod
+    def fix_hint(cls, r) -> str:
+        return "add '.detach()' to the added value (or '.item()' if a number is all you need)"
+
+    must_trigger = [
+        Example(  # (files are analysed when they contain a backward call somewhere)
+            "model(x0).sum().backward()\n"
+            "def evaluate(model, loader):\n"
+            "    total = 0.0\n"
+            "    for x in loader:\n"
+            "        total += model(x).mean()\n"
+            "    return float(total)\n",
+            lines=(5,),
+            fixed="model(x0).sum().backward()\n"
+            "def evaluate(model, loader):\n"
+            "    total = 0.0\n"
+            "    for x in loader:\n"
+            "        total += model(x).mean().detach()\n"
+            "    return float(total)\n",
+        ),
+        Example(  # used as a tensor afterwards: reported without autofix
+            "total = 0\n"
+            "for x in loader:\n"
+            "    loss = criterion(model(x), x)\n"
+            "    loss.backward()\n"
+            "    del loss\n"
+            "    total = total + loss_fn(model(x), x)\n"
+            "print(total)\n",
+            lines=(6,),
+        ),
+    ]
+    must_not_trigger = [
+        Example(  # severed with .item()
+            "total = 0.0\n"
+            "for x in loader:\n"
+            "    loss = model(x)\n"
+            "    loss.backward()\n"
+            "    total += loss.item()\n"
+            "    del loss\n"
+        ),
+        Example(  # gradient accumulation: the sum is backwarded
+            "for xs in loader:\n"
+            "    acc = 0\n"
+            "    for x in xs:\n"
+            "        acc += model(x)\n"
+            "    acc.backward()\n"
+            "    del acc\n"
+        ),
+    ]

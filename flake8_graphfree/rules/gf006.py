@@ -1,0 +1,83 @@
+"""GF006 graph-stored-in-container: where GF006 is decided and worded.
+
+A graph-carrying value stored into a container that outlives the iteration (`losses.append(loss)`,
+`.extend`, `.add`, `d[k] = loss`) keeps one more graph every iteration. A container that later
+feeds a backward (`torch.stack(losses).sum().backward()`) or is returned is not reported.
+Facts: engine/accumulation.py.
+"""
+from __future__ import annotations
+
+from .base import Example, Rule
+
+
+class GF006(Rule):
+    code = "GF006"
+    name = "graph-stored-in-container"
+    summary = "a graph-carrying value is stored in a container across iterations"
+
+    @classmethod
+    def applies(cls, r) -> bool:
+        return getattr(r, "kind", None) == "store"
+
+    @classmethod
+    def kept(cls, r) -> str:
+        return (f"'{r.name}' stores a graph-carrying value: one more autograd graph is kept "
+                "every iteration")
+
+    @classmethod
+    def fix_hint(cls, r) -> str:
+        return "wrap the stored value in '.detach()' (or '.item()' if a number is all you need)"
+
+    must_trigger = [
+        Example(
+            "losses = []\n"
+            "for x in loader:\n"
+            "    loss = model(x)\n"
+            "    loss.backward()\n"
+            "    losses.append(loss)\n"
+            "    del loss\n"
+            "print(sum(l.item() for l in losses) / len(losses))\n",
+            lines=(5,),
+        ),
+        Example(  # (files are analysed when they contain a backward call somewhere)
+            "model(x0).sum().backward()\n"
+            "def run(model, loader):\n"
+            "    history = []\n"
+            "    for x in loader:\n"
+            "        history.append(model(x).mean())\n"
+            "    print(len(history))\n",
+            lines=(5,),
+            fixed="model(x0).sum().backward()\n"
+            "def run(model, loader):\n"
+            "    history = []\n"
+            "    for x in loader:\n"
+            "        history.append(model(x).mean().detach())\n"
+            "    print(len(history))\n",
+        ),
+    ]
+    must_not_trigger = [
+        Example(  # the container feeds a backward
+            "losses = []\n"
+            "for x in loader:\n"
+            "    losses.append(model(x))\n"
+            "torch.stack(losses).sum().backward()\n"
+        ),
+        Example(  # returned to the caller
+            "def collect(model, loader):\n"
+            "    outs = []\n"
+            "    for x in loader:\n"
+            "        outs.append(model(x))\n"
+            "    return outs\n"
+        ),
+        Example(  # detached
+            "losses = []\n"
+            "for x in loader:\n"
+            "    losses.append(model(x).detach())\n"
+        ),
+        Example(  # a fresh list each iteration
+            "for x in loader:\n"
+            "    parts = []\n"
+            "    parts.append(model(x))\n"
+            "    print(len(parts))\n"
+        ),
+    ]
