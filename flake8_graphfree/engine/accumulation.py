@@ -133,13 +133,42 @@ def _outlives(scope: Scope, loop: Loop, n: Node, holder: str) -> bool:
 
 
 def _feeds_backward_or_escapes(scope: Scope, holder: str) -> bool:
+    if holder in feeding_backward(scope):
+        return True
     for node in scope.nodes:
         if holder in node.uses and node.kind == "return" and not only_severed(node.cst, holder):
             return True  # `return total` hands the graph to the caller; `return float(total)` not
-        for b in node.backwards:
-            if holder in b.receiver_names or holder in b.arg_names:
-                return True
     return False
+
+
+def feeding_backward(scope: Scope) -> Set[str]:
+    """Names whose values flow, anywhere in the scope, into a backward call's tensor
+    (`loss = torch.stack(value_losses).sum(); loss.backward()` makes `value_losses` one)."""
+    cached = getattr(scope, "_feeding", None)
+    if cached is not None:
+        return cached
+    feeding: Set[str] = set()
+    for node in scope.nodes:
+        for b in node.backwards:
+            feeding |= set(b.receiver_names) | set(b.arg_names)
+    changed = bool(feeding)
+    while changed:
+        changed = False
+        for node in scope.nodes:
+            if node.bound & feeding:
+                more = node.uses - feeding
+            elif node.kind == "target" and isinstance(node.cst, cst.For):
+                more = set()  # `for loss in losses: loss.backward()` makes `losses` one
+                for n in scope.nodes:
+                    if n.cst is node.cst and n.kind == "stmt" and node.bound & feeding:
+                        more |= n.uses - feeding
+            else:
+                continue
+            if more:
+                feeding |= more
+                changed = True
+    scope._feeding = feeding
+    return feeding
 
 
 def _unsafe_detach(scope: Scope, holder: str, accumulation: Node) -> Optional[str]:

@@ -93,6 +93,7 @@ class Scope:
         self._captured: Set[str] = set()
         self._nested: list = []  # nested def/class statements, for `captured`
         self._captured_done = False
+        self._feeding = None  # engine/accumulation.py's feeding_backward, computed once
 
     @property
     def captured(self) -> Set[str]:

@@ -1,10 +1,13 @@
 """What carries an autograd graph, without importing torch, and the loop facts built on it.
 
 A value carries a graph when it is computed (by arithmetic, indexing, attributes, tensor methods or
-functions of such values) from a call of something model-like: a callable named like a model or a
-loss (`model`, `net`, `criterion`, `loss_fn`, `*_loss`, `*model`), or one the code treats as a
-module (`x.to(device)`, `x.train()`, `x.eval()`, `x.parameters()`...). `.item()`, `.tolist()`,
-`.detach()`, `.numpy()`, `float()`, `int()`, `bool()`, `len()` and comparisons sever it. Inside
+functions of such values) from a call of something model-like: a callable named like a model
+(`model`, `net`, `*_model`, but not a factory such as `build_model`), or one the code treats as a
+module (`x.to(device)`, `x.train()`, `x.eval()`, `x.parameters()`...). Loss-named callables
+(`criterion`, `*_loss`) are not seeds on their own: their inputs are, and a helper named
+`train_loss` often runs the backward itself. `.item()`, `.tolist()`, `.detach()`, `.numpy()`,
+comparisons, integer casts, `float()`, `int()`, `bool()`, `len()` sever it; `.to()`, `.cuda()` and
+dtype casts carry it only if their receiver does; `.shape`, `.device`, `.dtype` never do. Inside
 `torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(False)` and functions
 decorated with the first two nothing carries one. Names are evidence only through these calls.
 """
@@ -18,10 +21,18 @@ from .cfg import Loop, Node, Scope
 from .names import _dotted
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
-                           "dim", "numel", "nelement", "data_ptr", "__len__"})
+                           "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
+                           "gt", "le", "ge", "long", "int", "bool", "argsort", "nonzero",
+                           "isnan", "isfinite", "isinf"})
+MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16",
+                          "contiguous", "pin_memory", "type"})
+NON_TENSOR_ATTRS = frozenset({"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad",
+                              "grad_fn", "layout"})
+FACTORY_PREFIXES = ("build", "get", "load", "create", "make", "init", "setup", "wrap", "prepare",
+                    "save", "copy", "to_", "unwrap", "register")
 SEVER_FUNCS = frozenset({"float", "int", "bool", "len", "str", "repr", "round", "isinstance",
                          "type", "id", "print", "range"})
-SEED_NAMES = frozenset({"model", "net", "criterion", "loss_fn", "loss_func", "lossfn"})
+SEED_NAMES = frozenset({"model", "net", "network", "module"})
 
 
 def is_model_like(func, model_like: Set[str]) -> bool:
@@ -29,8 +40,9 @@ def is_model_like(func, model_like: Set[str]) -> bool:
     if not isinstance(last, str) or not last:
         return False
     low = last.lower()
-    return (low in SEED_NAMES or low.endswith("_loss") or low.endswith("model")
-            or _dotted(func) in model_like)
+    if low.startswith(FACTORY_PREFIXES):
+        return False
+    return low in SEED_NAMES or low.endswith("model") or _dotted(func) in model_like
 
 
 def carries(expr, carrying: Set[str], model_like: Set[str]) -> bool:
@@ -44,13 +56,15 @@ def carries(expr, carrying: Set[str], model_like: Set[str]) -> bool:
             return False
         if isinstance(func, cst.Name) and func.value in SEVER_FUNCS:
             return False
+        if isinstance(func, cst.Attribute) and func.attr.value in MOVE_METHODS:
+            return carries(func.value, carrying, model_like)  # x.to(y.device): only x counts
         if is_model_like(func, model_like):
             return True
         if isinstance(func, cst.Attribute) and carries(func.value, carrying, model_like):
             return True  # a tensor method: loss.mean(), outputs.logits.float()
         return any(carries(a.value, carrying, model_like) for a in expr.args)
     if t is cst.Attribute:
-        return carries(expr.value, carrying, model_like)
+        return expr.attr.value not in NON_TENSOR_ATTRS and carries(expr.value, carrying, model_like)
     if t is cst.Subscript:
         return carries(expr.value, carrying, model_like)
     if t is cst.BinaryOperation or t is cst.BooleanOperation:
@@ -133,7 +147,7 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str, reach) -> Lis
     from .flow import UNBOUND
 
     found: List[Node] = []
-    seen: Set[int] = set()
+    seen: Set[tuple] = set()
     stack = [(target_def, name)]
     while stack:
         node, var = stack.pop()
@@ -145,9 +159,9 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str, reach) -> Lis
             names.discard(var)  # `loss += reg`: the old loss is not a separate holder
         for used in names:
             for d in reach(used).get(node.id, ()):
-                if d == UNBOUND or d.id in seen or d.loop is not loop or d is loop.target:
+                if d == UNBOUND or (d.id, used) in seen or d.loop is not loop or d is loop.target:
                     continue
-                seen.add(d.id)
+                seen.add((d.id, used))
                 found.append((d, used))
                 stack.append((d, used))
     return found

@@ -67,7 +67,8 @@ def analyze(module: cst.Module) -> list:
                 found.extend(loop_sources(scope, loop, retentions, carrying))
             elif not _grad_off_loop(scope, loop):
                 carrying = carrying_defs(scope, loop, scanner.model_like)
-                found.extend(loop_unbackwarded(module, scope, loop, carrying))
+                if not _is_method(scope) and not _backward_elsewhere(module, scope, loop):
+                    found.extend(loop_unbackwarded(module, scope, loop, carrying))
             if carrying is not None:
                 found.extend(loop_accumulations(scope, loop, carrying, scanner.model_like))
     return found
@@ -147,7 +148,14 @@ def loop_sources(scope: Scope, loop: Loop, retentions, carrying) -> List[Retenti
 
 
 def loop_unbackwarded(module, scope: Scope, loop: Loop, carrying) -> List[Retention]:
-    """GF002 without backward: graph-carrying names in a loop that never runs backward."""
+    """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
+    the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
+    from .accumulation import feeding_backward
+
+    feeding = feeding_backward(scope)
+    body = scope.nodes[loop.body_start:loop.body_end]
+    if any(n.uses & feeding for n in body if n.cst is not None and not n.bound):
+        return []
     out, done = [], set()
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
@@ -174,42 +182,100 @@ def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: str) -> Option
     return Retention(scope, loop, var, name_node, [], slots, reason, True, kind)
 
 
+def _is_method(scope: Scope) -> bool:
+    """Methods are often run under no_grad by code this module cannot see (a base class's
+    `@torch.no_grad() def generate()`, a framework's validation loop): no GF002 without backward."""
+    f = scope.cst
+    if not isinstance(f, cst.FunctionDef):
+        return False
+    params = list(f.params.posonly_params) + list(f.params.params)
+    return bool(params) and params[0].name.value in ("self", "cls")
+
+
 def _grad_off_loop(scope: Scope, loop: Loop) -> bool:
     return loop.header.grad_off
 
 
 def _called_without_grad(module, scope: Scope) -> bool:
-    """The function is called somewhere in this module inside a no_grad-like `with` block."""
+    """The function is called somewhere in this module inside a no_grad-like `with` block or a
+    function decorated with one (`@torch.no_grad() def generate(): return self._generate()`)."""
     if not isinstance(scope.cst, cst.FunctionDef):
         return False
+    return scope.cst.name.value in _module_calls(module, scope)[0]
+
+
+def _backward_elsewhere(module, scope: Scope, loop: Loop) -> bool:
+    """The loop calls a function of this module that runs a backward itself (a train step)."""
+    helpers = _module_calls(module, scope)[1]
+    return any(n.uses & helpers or _called_names(n) & helpers
+               for n in scope.nodes[loop.body_start:loop.body_end])
+
+
+def _called_names(n: Node) -> Set[str]:
+    from .graphs import expressions_of
+
+    names: Set[str] = set()
+    for e in expressions_of(n) or ():
+        for c in _calls(e):
+            f = c.func
+            names.add(f.attr.value if isinstance(f, cst.Attribute) else getattr(f, "value", ""))
+    return names
+
+
+def _calls(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Call):
+            yield n
+        if isinstance(n, (cst.Lambda, cst.SimpleString)):
+            continue
+        stack.extend(n.children)
+
+
+def _module_calls(module, scope: Scope):
+    """(functions called under no_grad, functions whose body runs a backward), once per module."""
     if scope.scanner.no_grad_callees is None:
-        scope.scanner.no_grad_callees = _no_grad_callees(module)
-    return scope.cst.name.value in scope.scanner.no_grad_callees
+        scope.scanner.no_grad_callees = _scan_module(module)
+    return scope.scanner.no_grad_callees
 
 
-def _no_grad_callees(module) -> Set[str]:
-    from .cfg import _turns_grad_off
+def _scan_module(module):
+    from .cfg import _grad_off_function, _turns_grad_off
 
-    found: Set[str] = set()
+    no_grad: Set[str] = set()
+    backward: Set[str] = set()
 
     class Collect(cst.CSTVisitor):
-        depth = 0
+        def __init__(self):
+            super().__init__()
+            self.depth = 0
+            self.functions: List[str] = []
+
+        def visit_FunctionDef(self, node):
+            self.functions.append(node.name.value)
+            self.depth += _grad_off_function(node)
+
+        def leave_FunctionDef(self, node):
+            self.functions.pop()
+            self.depth -= _grad_off_function(node)
 
         def visit_With(self, node):
-            if any(_turns_grad_off(i.item) for i in node.items):
-                self.depth += 1
+            self.depth += any(_turns_grad_off(i.item) for i in node.items)
 
         def leave_With(self, node):
-            if any(_turns_grad_off(i.item) for i in node.items):
-                self.depth -= 1
+            self.depth -= any(_turns_grad_off(i.item) for i in node.items)
 
         def visit_Call(self, node):
+            f = node.func
+            name = f.attr.value if isinstance(f, cst.Attribute) else getattr(f, "value", "")
             if self.depth:
-                f = node.func
-                found.add(f.attr.value if isinstance(f, cst.Attribute) else getattr(f, "value", ""))
+                no_grad.add(name)
+            if name in ("backward", "manual_backward"):
+                backward.update(self.functions)
 
     module.visit(Collect())
-    return found
+    return no_grad, backward
 
 
 def _copied(scope: Scope, loop: Loop, name: str) -> bool:

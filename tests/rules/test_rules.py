@@ -9,7 +9,7 @@ from flake8_graphfree.rules import RULES
 from ..conftest import flake8, graphfree_fix, parse_flake8
 
 CASES = Path(__file__).parent / "cases" / "loops"
-MARKER = re.compile(r"#\s*(GF\d{3})(?::\s*(.*))?$")
+MARKER = re.compile(r"#\s*(GF\d{3}(?::.*)?)$")  # `# GF001: text` (several: `| GF004: text`)
 
 
 def expected(path: Path):
@@ -17,7 +17,7 @@ def expected(path: Path):
     for i, line in enumerate(path.read_text().splitlines(), 1):
         m = MARKER.search(line)
         if m:
-            out[i] = (m.group(1), (m.group(2) or "").strip())
+            out[i] = [(part.split(":", 1) + [""])[:2] for part in m.group(1).split(" | ")]
     return out
 
 
@@ -34,10 +34,11 @@ def test_case_file(path, flake8_output):
     want = expected(path)
     got = {line: items for (p, line), items in flake8_output.items() if Path(p).name == path.name}
     assert sorted(got) == sorted(want), f"reported lines {sorted(got)}, expected {sorted(want)}"
-    for line, (code, fragment) in want.items():
-        (col, text), = got[line]
-        assert text.startswith(code + " ")
-        assert fragment in text, f"line {line}: {text!r} lacks {fragment!r}"
+    for line, markers in want.items():
+        assert len(got[line]) == len(markers), f"line {line}: {got[line]}"
+        for (code, fragment), (col, text) in zip(markers, sorted(got[line])):
+            assert text.startswith(code + " ")
+            assert fragment.strip() in text, f"line {line}: {text!r} lacks {fragment!r}"
 
 
 def _examples():

@@ -56,3 +56,11 @@ def nested_function():
             loss = model(x)  # GF001: add 'del loss'
             loss.backward()
     return inner
+
+
+def vae_step(model, loader, optimizer):
+    for data in loader:
+        recon, mu, logvar = model(data)  # GF004: 'recon' | GF004: 'mu' | GF004: 'logvar'
+        loss = loss_function(recon, data, mu, logvar)  # GF001: add 'del loss'
+        loss.backward()
+        optimizer.step()
