@@ -95,11 +95,11 @@ def findings(module: cst.Module, tree: Optional[ast.Module] = None,
     it, lets positions be found without generating the whole file's code. (`lines` is accepted for
     callers that have them; the analysis does not need them.)"""
     with analysis_mode():
-        return _findings(module, _pairs(module, tree))
+        return _findings(module, tree, _pairs(module, tree))
 
 
-def _findings(module: cst.Module, pairs) -> List[Finding]:
-    retentions = analyze(module)
+def _findings(module: cst.Module, tree, pairs) -> List[Finding]:
+    retentions = analyze(module, tree if pairs is not None else None)
     if not retentions:
         return []
     wanted = {r.binding for r in retentions}

@@ -101,9 +101,31 @@ class NameScanner:
             elif t in (cst.ListComp, cst.SetComp, cst.DictComp):
                 stack.append(n.for_in.iter)
                 out.uses |= self._comprehension_reads(n, out)
+            elif t is cst.BinaryOperation or t is cst.BooleanOperation:
+                stack += (n.left, n.right)
+            elif t is cst.Comparison:
+                stack.append(n.left)
+                stack.extend(c.comparator for c in n.comparisons)
+            elif t is cst.UnaryOperation:
+                stack.append(n.expression)
+            elif t is cst.Subscript:
+                stack.append(n.value)
+                for el in n.slice:
+                    sl = el.slice
+                    if isinstance(sl, cst.Index):
+                        stack.append(sl.value)
+                    else:
+                        stack.extend(x for x in (sl.lower, sl.upper, sl.step) if x is not None)
+            elif t in (cst.Tuple, cst.List, cst.Set):
+                stack.extend(e.value for e in n.elements)
+            elif t is cst.IfExp:
+                stack += (n.test, n.body, n.orelse)
+            elif t is cst.FormattedString:
+                stack.extend(p.expression for p in n.parts
+                             if isinstance(p, cst.FormattedStringExpression))
             elif isinstance(n, _LEAVES):
                 continue
-            else:
+            else:  # the rarer nodes: walk their children generically (slower)
                 stack.extend(n.children)
 
     def names(self, node: Optional[cst.CSTNode]) -> Tuple[str, ...]:

@@ -50,8 +50,9 @@ class Retention:
         return f"inserted 'del {self.name}'", f"insert 'del {self.name}'"
 
 
-def analyze(module: cst.Module) -> list:
-    """Every loop fact in the module: retentions and accumulations."""
+def analyze(module: cst.Module, tree=None) -> list:
+    """Every loop fact in the module: retentions and accumulations. `tree`, CPython's ast of the
+    same text, makes the module-wide call scan cheaper when the caller has it."""
     from .accumulation import loop_accumulations
 
     scanner = scanner_for(module)
@@ -67,8 +68,8 @@ def analyze(module: cst.Module) -> list:
                 found.extend(loop_sources(scope, loop, retentions, carrying))
             elif not _grad_off_loop(scope, loop):
                 carrying = carrying_defs(scope, loop, scanner.model_like)
-                if not _is_method(scope) and not _backward_elsewhere(module, scope, loop):
-                    found.extend(loop_unbackwarded(module, scope, loop, carrying))
+                if not _is_method(scope):
+                    found.extend(loop_unbackwarded((module, tree), scope, loop, carrying))
             if carrying is not None:
                 found.extend(loop_accumulations(scope, loop, carrying, scanner.model_like))
     return found
@@ -166,9 +167,12 @@ def loop_unbackwarded(module, scope: Scope, loop: Loop, carrying) -> List[Retent
             if var in done:
                 continue
             r = _surviving(scope, loop, n, var, "unbackwarded")
-            if r is not None and not _called_without_grad(module, scope):
+            if r is not None:
                 done.add(var)
                 out.append(r)
+    # The module-wide checks cost a walk of the whole file: only for loops with candidates.
+    if out and (_called_without_grad(module, scope) or _backward_elsewhere(module, scope, loop)):
+        return []
     return out
 
 
@@ -233,11 +237,60 @@ def _calls(node):
         stack.extend(n.children)
 
 
-def _module_calls(module, scope: Scope):
+def _module_calls(module_and_tree, scope: Scope):
     """(functions called under no_grad, functions whose body runs a backward), once per module."""
     if scope.scanner.no_grad_callees is None:
-        scope.scanner.no_grad_callees = _scan_module(module)
+        module, tree = module_and_tree
+        scope.scanner.no_grad_callees = (_scan_ast(tree) if tree is not None
+                                         else _scan_module(module))
     return scope.scanner.no_grad_callees
+
+
+def _scan_ast(tree):
+    """`_scan_module` on CPython's ast, which walks several times faster than LibCST's tree."""
+    import ast
+
+    no_grad: Set[str] = set()
+    backward: Set[str] = set()
+
+    def name_of(func) -> str:
+        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+    def grad_off(expr) -> bool:
+        if isinstance(expr, ast.Call):
+            last = name_of(expr.func)
+            if last in ("no_grad", "inference_mode"):
+                return not (expr.args and isinstance(expr.args[0], ast.Constant)
+                            and expr.args[0].value is False)
+            return (last == "set_grad_enabled" and bool(expr.args)
+                    and isinstance(expr.args[0], ast.Constant) and expr.args[0].value is False)
+        return name_of(expr) in ("no_grad", "inference_mode")
+
+    def walk(node, functions, off):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                walk(child, functions + [child.name],
+                     off or any(grad_off(d) for d in child.decorator_list))
+            elif isinstance(child, (ast.With, ast.AsyncWith)):
+                inner = off or any(grad_off(i.context_expr) for i in child.items)
+                for item in child.items:
+                    walk(item, functions, off)
+                for stmt in child.body:
+                    walk_stmt(stmt, functions, inner)
+            else:
+                if isinstance(child, ast.Call):
+                    name = name_of(child.func)
+                    if off:
+                        no_grad.add(name)
+                    if name in ("backward", "manual_backward"):
+                        backward.update(functions)
+                walk(child, functions, off)
+
+    def walk_stmt(stmt, functions, off):
+        walk(ast.Module(body=[stmt], type_ignores=[]), functions, off)
+
+    walk(tree, [], False)
+    return no_grad, backward
 
 
 def _scan_module(module):
