@@ -46,10 +46,27 @@ def parse_checked(source: bytes) -> Tuple[cst.Module, ast.Module]:
         raise SourceError(f"cannot parse: {e.msg}{where}") from None
     except (ValueError, RecursionError, MemoryError) as e:
         raise SourceError(f"cannot parse: {_reason(e)}") from None
+    check_depth(tree)
     try:
         return parse(source), tree
     except Exception as e:  # noqa: BLE001 - LibCST rejects a few things CPython accepts
         raise SourceError(f"cannot parse: {_reason(e)}") from None
+
+
+MAX_DEPTH = 1000  # LibCST's native parser slows quadratically, then crashes, past a few thousand
+
+
+def check_depth(tree: ast.Module) -> None:
+    """Before 3.11, CPython's parser accepts expressions nested deeply enough to hang or crash
+    LibCST's (a 50,000-term `1+1+...`); 3.11+ refuses them itself. Measure on those versions."""
+    if sys.version_info >= (3, 11):
+        return
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SourceError("cannot parse: too deeply nested")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _reason(e: BaseException) -> str:
@@ -85,6 +102,8 @@ def analysis_mode():
 def lint_text(source: str, tree: Optional[ast.Module] = None,
               lines: Optional[List[str]] = None) -> List[Finding]:
     """Parse and analyse text that CPython has already compiled (flake8's case)."""
+    if tree is not None:
+        check_depth(tree)
     with analysis_mode():
         return findings(parse(source), tree, lines)
 

@@ -129,7 +129,9 @@ def test_quiet_prints_errors_only(tmp_path):
     (tmp_path / "b.py").write_bytes(b"loss.backward(\n")
     result = graphfree_fix("-q", str(tmp_path))
     assert result.stdout == b""
-    assert result.stderr.decode().splitlines() == [f"{tmp_path}/b.py: error: cannot parse: '(' was never closed (line 1)"]
+    err = result.stderr.decode().splitlines()  # CPython's wording differs between versions
+    assert len(err) == 1 and err[0].startswith(f"{tmp_path}/b.py: error: cannot parse: ")
+    assert err[0].endswith("(line 1)")
     assert (tmp_path / "a.py").read_bytes() == FIXED
 
 

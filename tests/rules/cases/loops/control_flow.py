@@ -46,16 +46,6 @@ def finally_cleanup(model, loader):
             cleanup()
 
 
-def matched(model, loader):
-    for x in loader:
-        match x:
-            case {"input": inp}:
-                loss = model(inp)
-            case _:
-                loss = model(x)  # GF001: add 'del loss'
-        loss.backward()
-
-
 def rebound_on_one_branch_only(model, loader):
     for x in loader:
         loss = model(x)  # GF001: add 'del loss'
