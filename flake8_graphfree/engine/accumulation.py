@@ -42,8 +42,7 @@ class Accumulation:
         return "wrapped the value in '.detach()'", "wrap the value in '.detach()'"
 
 
-def loop_accumulations(scope: Scope, loop: Loop, carrying, model_like) -> List[Accumulation]:
-    ins = _ins(scope, loop, carrying)
+def loop_accumulations(scope: Scope, loop: Loop, carrying) -> List[Accumulation]:
     found: List[Accumulation] = []
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n.grad_off:
@@ -52,7 +51,7 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying, model_like) -> List[A
         if hit is None:
             continue
         holder, value, kind = hit
-        if not carries(value, ins.get(n.id, set()), model_like):
+        if not carries(value, carrying.ins.get(n.id, frozenset()), carrying.model_like):
             continue
         if kind == "accumulate" and isinstance(holder.value, str) and isinstance(
                 n.cst, (cst.AugAssign, cst.Assign)) and _name_target(n.cst):
@@ -65,16 +64,6 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying, model_like) -> List[A
         reason = _unsafe_detach(scope, holder.value, n)
         found.append(Accumulation(scope, loop, holder.value, holder, value, kind, reason))
     return found
-
-
-def _ins(scope: Scope, loop: Loop, carrying):
-    """Names carrying a graph on entry to each node (from the after-states of its predecessors)."""
-    ins = {}
-    for n in scope.nodes[loop.body_start:loop.body_end]:
-        for m in n.succ + n.exc:
-            if loop.contains(m):
-                ins.setdefault(m.id, set()).update(carrying.get(n.id, ()))
-    return ins
 
 
 def _name_target(stmt) -> bool:

@@ -25,26 +25,22 @@ def maybe_bound(state: Optional[FrozenSet]) -> bool:
     return bool(state) and state != {UNBOUND}
 
 
-def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = frozenset(),
-             exceptions: bool = True) -> Dict[int, FrozenSet]:
-    """Bindings of `name` reaching each node of `loop`'s body, from the start of one iteration.
-
-    `kills` are slot ids where a `del name` is (to be) inserted. The next iteration is not entered:
-    the loop header starts with UNBOUND.
-    """
+def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, FrozenSet], FrozenSet],
+            *, exceptions: bool = True) -> Dict[int, FrozenSet]:
+    """One iteration of `loop`, forwards: the state on entry to each node of its body, starting
+    from `init` after the header, `step(node, state_in) -> state_out`, states joined by union.
+    The next iteration is not entered."""
     nodes = scope.nodes
-    entry = frozenset({UNBOUND})
     state: Dict[int, FrozenSet] = {}
     work = []
     for s in loop.header.succ:
         if loop.contains(s):
-            state[s.id] = entry
+            state[s.id] = init
             work.append(s)
     while work:
         n = work.pop()
-        out = _transfer(n, state[n.id], name, kills)
-        targets = n.succ + n.exc if exceptions else n.succ
-        for m in targets:
+        out = step(n, state[n.id])
+        for m in (n.succ + n.exc if exceptions else n.succ):
             if not loop.contains(m):
                 continue
             old = state.get(m.id)
@@ -53,6 +49,17 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
                 state[m.id] = new
                 work.append(nodes[m.id])
     return state
+
+
+def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = frozenset(),
+             exceptions: bool = True) -> Dict[int, FrozenSet]:
+    """Bindings of `name` reaching each node of `loop`'s body, from the start of one iteration.
+
+    `kills` are slot ids where a `del name` is (to be) inserted. The loop header starts with
+    UNBOUND.
+    """
+    return forward(scope, loop, frozenset({UNBOUND}),
+                   lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
 
 
 def after(node: Node, state: FrozenSet, name: str, kills: FrozenSet[int] = frozenset()):

@@ -18,6 +18,7 @@ from typing import Dict, Iterable, List, Optional, Set
 import libcst as cst
 
 from .cfg import Loop, Node, Scope
+from .flow import forward
 from .names import _dotted
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
@@ -105,40 +106,29 @@ def _target_names(t) -> Set[str]:
     return set()
 
 
-def carrying_defs(scope: Scope, loop: Loop, model_like: Set[str]) -> Dict[int, Set[str]]:
-    """For each node of the loop body, the names that may carry a graph after it (one iteration,
-    starting from nothing: values carried in from before the loop are not followed)."""
-    nodes = scope.nodes
-    state: Dict[int, frozenset] = {}
-    work = [s for s in loop.header.succ if loop.contains(s)]
-    for s in work:
-        state[s.id] = frozenset()
-    out: Dict[int, Set[str]] = {}
-    while work:
-        n = work.pop()
-        cur = set(state[n.id])
-        if n.bound:
-            for name in n.bound:
-                value = bound_value(n, name)
-                if n.grad_off or value is None:
-                    cur.discard(name)
-                elif carries(value, cur, model_like) or (
-                        isinstance(n.cst, cst.AugAssign) and name in cur):
-                    cur.add(name)
-                else:
-                    cur.discard(name)
-        cur -= n.dels
-        out[n.id] = cur
-        frozen = frozenset(cur)
-        for m in n.succ + n.exc:
-            if not loop.contains(m):
-                continue
-            old = state.get(m.id)
-            new = frozen if old is None else old | frozen
-            if new != old:
-                state[m.id] = new
-                work.append(nodes[m.id])
-    return out
+class Carrying:
+    """Names that may carry a graph on entry to (`ins`) and after (`outs`) each loop-body node,
+    over one iteration, starting from nothing (values carried in from before are not followed)."""
+
+    def __init__(self, scope: Scope, loop: Loop, model_like: Set[str]) -> None:
+        self.model_like = model_like
+        self.ins = forward(scope, loop, frozenset(), self._step)
+        self.outs = {i: self._step(scope.nodes[i], s) for i, s in self.ins.items()}
+
+    def _step(self, n: Node, state: frozenset) -> frozenset:
+        if not n.bound and not n.dels:
+            return state
+        cur = set(state)
+        for name in n.bound:
+            value = bound_value(n, name)
+            if n.grad_off or value is None:
+                cur.discard(name)
+            elif carries(value, cur, self.model_like) or (
+                    isinstance(n.cst, cst.AugAssign) and name in cur):
+                cur.add(name)
+            else:
+                cur.discard(name)
+        return frozenset(cur - n.dels)
 
 
 def sources(scope: Scope, loop: Loop, target_def: Node, name: str, reach) -> List[Node]:

@@ -14,7 +14,7 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope, build_scope, scopes_with_loops
 from .flow import UNBOUND, bypasses, read_next_iteration, reaching, survives
-from .graphs import carrying_defs, sources
+from .graphs import Carrying, sources
 from .names import BackwardCall, scanner_for
 from .placement import plan_del
 
@@ -64,14 +64,14 @@ def analyze(module: cst.Module, tree=None) -> list:
             retentions = loop_retentions(scope, loop)
             found.extend(retentions)
             if any(n.backwards for n in scope.nodes[loop.body_start:loop.body_end]):
-                carrying = carrying_defs(scope, loop, scanner.model_like)
-                found.extend(loop_sources(scope, loop, retentions, carrying))
+                carrying = Carrying(scope, loop, scanner.model_like)
+                found.extend(loop_sources(scope, loop, retentions, carrying.outs))
             elif not _grad_off_loop(scope, loop):
-                carrying = carrying_defs(scope, loop, scanner.model_like)
+                carrying = Carrying(scope, loop, scanner.model_like)
                 if not _is_method(scope):
-                    found.extend(loop_unbackwarded((module, tree), scope, loop, carrying))
+                    found.extend(loop_unbackwarded((module, tree), scope, loop, carrying.outs))
             if carrying is not None:
-                found.extend(loop_accumulations(scope, loop, carrying, scanner.model_like))
+                found.extend(loop_accumulations(scope, loop, carrying))
     return found
 
 
