@@ -239,11 +239,11 @@ def _calls(node):
 
 def _module_calls(module_and_tree, scope: Scope):
     """(functions called under no_grad, functions whose body runs a backward), once per module."""
-    if scope.scanner.no_grad_callees is None:
+    if scope.scanner.module_calls is None:
         module, tree = module_and_tree
-        scope.scanner.no_grad_callees = (_scan_ast(tree) if tree is not None
+        scope.scanner.module_calls = (_scan_ast(tree) if tree is not None
                                          else _scan_module(module))
-    return scope.scanner.no_grad_callees
+    return scope.scanner.module_calls
 
 
 def _scan_ast(tree):
