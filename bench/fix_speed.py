@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lint_speed import generate, timed  # noqa: E402
+from lint_speed import bare_parse, generate, timed  # noqa: E402
 
 
 def main() -> None:
@@ -28,8 +28,6 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=600)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-
-    import libcst
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.corpus
@@ -45,20 +43,13 @@ def main() -> None:
         print(f"corpus: {folder if args.corpus else 'generated'}: {len(files)} files, "
               f"{with_bw} contain 'backward'; medians of {args.runs} runs")
 
-        def bare():
-            for s in sources:
-                try:
-                    libcst.parse_module(s)
-                except Exception:
-                    pass
-
         t = {}
         for jobs in (1, 2):
             run = cmd[:3] + ["-j", str(jobs)] + cmd[3:]
             subprocess.run(run, capture_output=True)  # warm the file cache
             t[jobs] = statistics.median(timed(lambda: subprocess.run(run, capture_output=True))
                                         for _ in range(args.runs))
-        parse = statistics.median(timed(bare) for _ in range(args.runs))
+        parse = statistics.median(timed(lambda: bare_parse(sources)) for _ in range(args.runs))
         n = len(files)
         print(f"graphfree-fix --check -j 1: {t[1]:.2f} s ({n / t[1]:.0f} files/s)")
         print(f"graphfree-fix --check -j 2: {t[2]:.2f} s ({n / t[2]:.0f} files/s); "

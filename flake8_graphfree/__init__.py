@@ -10,3 +10,8 @@ __version__ = "0.1.0"
 # rule is then run over the whole file, evaluation loops (GF002) and accumulators (GF005, GF006)
 # included; a file with no backward anywhere, such as a pure evaluation script, is not analysed.
 PREFILTER = "backward"
+
+
+def might_have_findings(text) -> bool:
+    """The text check every front door makes before parsing (str or bytes)."""
+    return (PREFILTER if isinstance(text, str) else PREFILTER.encode()) in text

@@ -12,14 +12,9 @@ from typing import Dict, List, Optional, Set, Tuple, Union
 import libcst as cst
 from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
 
-from . import PREFILTER
 from .engine import analyze
 from .rules import RULES
 from .rules.base import Finding
-
-
-def might_have_findings(text: Union[str, bytes]) -> bool:
-    return (PREFILTER if isinstance(text, str) else PREFILTER.encode()) in text
 
 
 class SourceError(Exception):
@@ -99,28 +94,25 @@ def analysis_mode():
         sys.setrecursionlimit(old)
 
 
-def lint_text(source: str, tree: Optional[ast.Module] = None,
-              lines: Optional[List[str]] = None) -> List[Finding]:
+def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
     """Parse and analyse text that CPython has already compiled (flake8's case)."""
     if tree is not None:
         check_depth(tree)
     with analysis_mode():
-        return findings(parse(source), tree, lines)
+        return findings(parse(source), tree)
 
 
-def findings(module: cst.Module, tree: Optional[ast.Module] = None,
-             lines: Optional[List[str]] = None) -> List[Finding]:
+def findings(module: cst.Module, tree: Optional[ast.Module] = None) -> List[Finding]:
     """Every rule's findings, sorted. `tree` (CPython's ast of the same text), when the caller has
-    it, lets positions be found without generating the whole file's code. (`lines` is accepted for
-    callers that have them; the analysis does not need them.)"""
+    it, saves a parse and lets positions be found without generating the whole file's code."""
     with analysis_mode():
-        return _findings(module, tree, _pairs(module, tree))
+        retentions = analyze(module, tree)
+        if not retentions:
+            return []
+        return _findings(module, retentions, _pairs(module, tree))
 
 
-def _findings(module: cst.Module, tree, pairs) -> List[Finding]:
-    retentions = analyze(module, tree if pairs is not None else None)
-    if not retentions:
-        return []
+def _findings(module: cst.Module, retentions, pairs) -> List[Finding]:
     wanted = {r.binding for r in retentions}
     positions = locate_with_ast(module, pairs, retentions) if pairs is not None else None
     if positions is None or len(positions) != len(wanted):

@@ -6,7 +6,7 @@ reports E999 for it.
 """
 from __future__ import annotations
 
-from .. import PREFILTER, __version__
+from .. import __version__, might_have_findings
 
 
 class GraphFreeChecker:
@@ -19,12 +19,12 @@ class GraphFreeChecker:
 
     def run(self):
         source = "".join(self.lines)
-        if PREFILTER not in source:
+        if not might_have_findings(source):
             return
         from ..lint import lint_text  # LibCST is imported only for files that need it
 
         try:
-            found = lint_text(source, self.tree, self.lines)
+            found = lint_text(source, self.tree)
         except RecursionError:  # pathologically nested code: skip rather than crash flake8
             return
         except Exception:  # noqa: BLE001 - what LibCST cannot parse, flake8 reports (E999)

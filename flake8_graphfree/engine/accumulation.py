@@ -133,9 +133,8 @@ def _feeds_backward_or_escapes(scope: Scope, holder: str) -> bool:
 def feeding_backward(scope: Scope) -> Set[str]:
     """Names whose values flow, anywhere in the scope, into a backward call's tensor
     (`loss = torch.stack(value_losses).sum(); loss.backward()` makes `value_losses` one)."""
-    cached = getattr(scope, "_feeding", None)
-    if cached is not None:
-        return cached
+    if scope._feeding is not None:
+        return scope._feeding
     feeding: Set[str] = set()
     for node in scope.nodes:
         for b in node.backwards:
@@ -143,19 +142,16 @@ def feeding_backward(scope: Scope) -> Set[str]:
     changed = bool(feeding)
     while changed:
         changed = False
+        more: Set[str] = set()
         for node in scope.nodes:
             if node.bound & feeding:
-                more = node.uses - feeding
-            elif node.kind == "target" and isinstance(node.cst, cst.For):
-                more = set()  # `for loss in losses: loss.backward()` makes `losses` one
-                for n in scope.nodes:
-                    if n.cst is node.cst and n.kind == "stmt" and node.bound & feeding:
-                        more |= n.uses - feeding
-            else:
-                continue
-            if more:
-                feeding |= more
-                changed = True
+                more |= node.uses
+        for loop in scope.loops:  # `for loss in losses: loss.backward()` makes `losses` one
+            if loop.target is not None and loop.target.bound & feeding:
+                more |= loop.iter.uses
+        if more - feeding:
+            feeding |= more
+            changed = True
     scope._feeding = feeding
     return feeding
 
@@ -165,9 +161,8 @@ def _unsafe_detach(scope: Scope, holder: str, accumulation: Node) -> Optional[st
     for node in scope.nodes:
         if node is accumulation or holder not in node.uses:
             continue
-        if _accumulation(node) is not None and _accumulation(node)[0].value == holder:
-            continue
-        if _store(node) is not None and _store(node)[0].value == holder:
+        hit = _accumulation(node) or _store(node)
+        if hit is not None and hit[0].value == holder:
             continue
         exprs = expressions_of(node)
         if exprs is None or not all(only_severed(e, holder) for e in exprs):

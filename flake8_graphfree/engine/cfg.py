@@ -24,7 +24,7 @@ from .names import BackwardCall, Effects, NameScanner, _all_params, _param_names
 
 class Node:
     __slots__ = ("id", "kind", "cst", "uses", "bound", "defs", "dels", "backwards", "succ", "exc",
-                 "loop", "block", "index", "grad_off")
+                 "loop", "block", "index", "grad_off", "calls")
 
     def __init__(self, id: int, kind: str, node, loop: Optional["Loop"]) -> None:
         self.id = id
@@ -35,6 +35,7 @@ class Node:
         self.defs: list = []  # (name, cst.Name) in source order
         self.dels: Set[str] = set()
         self.backwards: List[BackwardCall] = []
+        self.calls: Set[str] = set()  # names it calls (the last component of dotted ones)
         self.succ: List[Node] = []
         self.exc: List[Node] = []  # where an exception raised here may go
         self.loop = loop  # innermost loop whose body holds this node
@@ -60,7 +61,7 @@ class Block:
 
 
 class Loop:
-    __slots__ = ("cst", "header", "target", "after", "parent", "body_block", "body_start",
+    __slots__ = ("cst", "header", "target", "iter", "after", "parent", "body_block", "body_start",
                  "body_end", "else_start", "else_end", "continues")
 
     def __init__(self, node, parent: Optional["Loop"]) -> None:
@@ -68,6 +69,7 @@ class Loop:
         self.parent = parent
         self.header: Node = None  # the test (while) or the "next item?" point (for)
         self.target: Optional[Node] = None  # the for loop's target binding
+        self.iter: Optional[Node] = None  # the for loop's iterable, evaluated once before it
         self.after: Node = None
         self.body_block: Block = None
         self.body_start = self.body_end = self.else_start = self.else_end = 0
@@ -94,6 +96,7 @@ class Scope:
         self._nested: list = []  # nested def/class statements, for `captured`
         self._captured_done = False
         self._feeding = None  # engine/accumulation.py's feeding_backward, computed once
+        self._reach: Dict[tuple, dict] = {}  # flow.reaching's plain answers, computed once
 
     @property
     def captured(self) -> Set[str]:
@@ -267,6 +270,7 @@ class _Builder:
                 n.bound = {name for name, _ in eff.defs}
             n.dels = eff.dels
             n.backwards = eff.backwards
+            n.calls = eff.calls
             self.scope._captured |= eff.captured
             self.scope.introspects |= eff.introspects
         self.nodes.append(n)
@@ -364,8 +368,8 @@ class _Builder:
         if isinstance(stmt, cst.For):
             eff = Effects()
             self.scanner.expr(stmt.iter, eff)
-            preds = [self.node("stmt", stmt, preds, eff)]  # the iterable, evaluated once
-            loop.header = self.node("loop", stmt, preds)
+            loop.iter = self.node("stmt", stmt, preds, eff)  # the iterable, evaluated once
+            loop.header = self.node("loop", stmt, [loop.iter])
             exits = [loop.header]
         else:
             eff = Effects()

@@ -58,8 +58,14 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
     `kills` are slot ids where a `del name` is (to be) inserted. The loop header starts with
     UNBOUND.
     """
-    return forward(scope, loop, frozenset({UNBOUND}),
-                   lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
+    key = (id(loop), name, exceptions)
+    if not kills and key in scope._reach:
+        return scope._reach[key]
+    state = forward(scope, loop, frozenset({UNBOUND}),
+                    lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
+    if not kills:
+        scope._reach[key] = state
+    return state
 
 
 def after(node: Node, state: FrozenSet, name: str, kills: FrozenSet[int] = frozenset()):

@@ -13,12 +13,12 @@ decorated with the first two nothing carries one. Names are evidence only throug
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Iterable, List, Optional, Set
 
 import libcst as cst
 
 from .cfg import Loop, Node, Scope
-from .flow import forward
+from .flow import UNBOUND, forward, reaching
 from .names import _dotted
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
@@ -131,38 +131,28 @@ class Carrying:
         return frozenset(cur - n.dels)
 
 
-def sources(scope: Scope, loop: Loop, target_def: Node, name: str, reach) -> List[Node]:
-    """Definitions in the loop body that the value `name` gets at `target_def` was computed from,
-    transitively within the iteration (`logits = model(x); loss = criterion(logits, y)`)."""
-    from .flow import UNBOUND
-
-    found: List[Node] = []
+def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple]:
+    """(definition, name) pairs in the loop body that the value `name` gets at `target_def` was
+    computed from, transitively within the iteration (`logits = model(x); loss = criterion(logits,
+    y)`). The names a definition reads are its node's uses."""
+    found: List[tuple] = []
     seen: Set[tuple] = set()
     stack = [(target_def, name)]
     while stack:
         node, var = stack.pop()
-        value = bound_value(node, var)
-        if value is None:
+        if bound_value(node, var) is None:
             continue
-        names = _all_names(value)
+        names = set(node.uses)
         if isinstance(node.cst, cst.AugAssign):
             names.discard(var)  # `loss += reg`: the old loss is not a separate holder
         for used in names:
-            for d in reach(used).get(node.id, ()):
+            for d in reaching(scope, loop, used).get(node.id, ()):
                 if d == UNBOUND or (d.id, used) in seen or d.loop is not loop or d is loop.target:
                     continue
                 seen.add((d.id, used))
                 found.append((d, used))
                 stack.append((d, used))
     return found
-
-
-def _all_names(expr) -> Set[str]:
-    from .names import NameScanner, Effects
-
-    e = Effects()
-    NameScanner().expr(expr, e)
-    return set(e.uses)
 
 
 def only_severed(node, name: str) -> bool:

@@ -49,6 +49,7 @@ class Effects:
     dels: Set[str] = field(default_factory=set)
     captured: Set[str] = field(default_factory=set)  # read later by a closure, lambda or genexp
     backwards: List[BackwardCall] = field(default_factory=list)
+    calls: Set[str] = field(default_factory=set)  # called names (last component: `self.step` -> step)
     introspects: bool = False  # calls locals()/vars()/exec()/eval()
 
 
@@ -188,12 +189,15 @@ class NameScanner:
         # A walrus inside a comprehension binds in the enclosing scope.
         out.defs.extend(d for d in inner.defs if d[0] not in bound)
         out.backwards.extend(inner.backwards)
+        out.calls |= inner.calls
         out.introspects |= inner.introspects
         out.captured |= inner.captured
         return inner.uses - bound
 
     def _call(self, call: cst.Call, out: Effects) -> None:
         func = call.func
+        if isinstance(func, (cst.Name, cst.Attribute)):
+            out.calls.add(func.value if isinstance(func, cst.Name) else func.attr.value)
         if isinstance(func, cst.Name) and (
             func.value in SCOPE_INTROSPECTION
             or (func.value in SCOPE_INTROSPECTION_NO_ARGS and not call.args)

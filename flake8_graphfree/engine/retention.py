@@ -7,6 +7,7 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -52,7 +53,7 @@ class Retention:
 
 def analyze(module: cst.Module, tree=None) -> list:
     """Every loop fact in the module: retentions and accumulations. `tree`, CPython's ast of the
-    same text, makes the module-wide call scan cheaper when the caller has it."""
+    same text, saves the module-wide call scan a parse when the caller has it."""
     from .accumulation import loop_accumulations
 
     scanner = scanner_for(module)
@@ -61,12 +62,12 @@ def analyze(module: cst.Module, tree=None) -> list:
     for scope in scopes:  # all scopes first: model-like names are collected while scanning them
         for loop in scope.loops:
             carrying = None
-            retentions = loop_retentions(scope, loop)
-            found.extend(retentions)
+            targets = backward_targets(scope, loop)
+            found.extend(loop_retentions(scope, loop, targets))
             if any(n.backwards for n in scope.nodes[loop.body_start:loop.body_end]):
                 carrying = Carrying(scope, loop, scanner.model_like)
-                found.extend(loop_sources(scope, loop, retentions, carrying.outs))
-            elif not _grad_off_loop(scope, loop):
+                found.extend(loop_sources(scope, loop, targets, carrying.outs))
+            elif not loop.header.grad_off:
                 carrying = Carrying(scope, loop, scanner.model_like)
                 if not _is_method(scope):
                     found.extend(loop_unbackwarded((module, tree), scope, loop, carrying.outs))
@@ -94,9 +95,10 @@ def backward_targets(scope: Scope, loop: Loop) -> Dict[str, List[Tuple[Node, Bac
     return targets
 
 
-def loop_retentions(scope: Scope, loop: Loop) -> List[Retention]:
+def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
+    """GF001/GF002/GF003: backward targets still bound when the loop goes round."""
     out = []
-    for name, calls in backward_targets(scope, loop).items():
+    for name, calls in targets.items():
         if read_next_iteration(name, loop) is not None:
             continue  # a loop-carried use: the next iteration reads the value on purpose
         if _copied(scope, loop, name):
@@ -122,23 +124,15 @@ def loop_retentions(scope: Scope, loop: Loop) -> List[Retention]:
     return out
 
 
-def loop_sources(scope: Scope, loop: Loop, retentions, carrying) -> List[Retention]:
+def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
     """GF004: values a backward target was computed from, still bound when the loop goes round."""
-    targets = backward_targets(scope, loop)
-    cache: Dict[str, dict] = {}
-
-    def reach(var):
-        if var not in cache:
-            cache[var] = reaching(scope, loop, var)
-        return cache[var]
-
     out, done = [], set(targets)
     for name, calls in targets.items():
         for node, _ in calls:
-            for d in reach(name).get(node.id, ()):
+            for d in reaching(scope, loop, name).get(node.id, ()):
                 if d == UNBOUND or d.loop is not loop:
                     continue
-                for src, var in sources(scope, loop, d, name, reach):
+                for src, var in sources(scope, loop, d, name):
                     if var in done or var not in carrying.get(src.id, ()):
                         continue
                     done.add(var)
@@ -196,10 +190,6 @@ def _is_method(scope: Scope) -> bool:
     return bool(params) and params[0].name.value in ("self", "cls")
 
 
-def _grad_off_loop(scope: Scope, loop: Loop) -> bool:
-    return loop.header.grad_off
-
-
 def _called_without_grad(module, scope: Scope) -> bool:
     """The function is called somewhere in this module inside a no_grad-like `with` block or a
     function decorated with one (`@torch.no_grad() def generate(): return self._generate()`)."""
@@ -209,47 +199,24 @@ def _called_without_grad(module, scope: Scope) -> bool:
 
 
 def _backward_elsewhere(module, scope: Scope, loop: Loop) -> bool:
-    """The loop calls a function of this module that runs a backward itself (a train step)."""
+    """The loop calls (or passes on) a function of this module that runs a backward itself (a
+    train step)."""
     helpers = _module_calls(module, scope)[1]
-    return any(n.uses & helpers or _called_names(n) & helpers
-               for n in scope.nodes[loop.body_start:loop.body_end])
-
-
-def _called_names(n: Node) -> Set[str]:
-    from .graphs import expressions_of
-
-    names: Set[str] = set()
-    for e in expressions_of(n) or ():
-        for c in _calls(e):
-            f = c.func
-            names.add(f.attr.value if isinstance(f, cst.Attribute) else getattr(f, "value", ""))
-    return names
-
-
-def _calls(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, cst.Call):
-            yield n
-        if isinstance(n, (cst.Lambda, cst.SimpleString)):
-            continue
-        stack.extend(n.children)
+    return any((n.uses | n.calls) & helpers for n in scope.nodes[loop.body_start:loop.body_end])
 
 
 def _module_calls(module_and_tree, scope: Scope):
     """(functions called under no_grad, functions whose body runs a backward), once per module."""
     if scope.scanner.module_calls is None:
         module, tree = module_and_tree
-        scope.scanner.module_calls = (_scan_ast(tree) if tree is not None
-                                         else _scan_module(module))
+        scope.scanner.module_calls = _scan(tree if tree is not None else ast.parse(module.code))
     return scope.scanner.module_calls
 
 
-def _scan_ast(tree):
-    """`_scan_module` on CPython's ast, which walks several times faster than LibCST's tree."""
-    import ast
-
+def _scan(tree: ast.Module):
+    """One walk of CPython's ast (several times faster than LibCST's tree): the names called
+    inside no_grad-like `with` blocks or functions decorated with one, and the functions whose
+    body calls a backward."""
     no_grad: Set[str] = set()
     backward: Set[str] = set()
 
@@ -290,44 +257,6 @@ def _scan_ast(tree):
         walk(ast.Module(body=[stmt], type_ignores=[]), functions, off)
 
     walk(tree, [], False)
-    return no_grad, backward
-
-
-def _scan_module(module):
-    from .cfg import _grad_off_function, _turns_grad_off
-
-    no_grad: Set[str] = set()
-    backward: Set[str] = set()
-
-    class Collect(cst.CSTVisitor):
-        def __init__(self):
-            super().__init__()
-            self.depth = 0
-            self.functions: List[str] = []
-
-        def visit_FunctionDef(self, node):
-            self.functions.append(node.name.value)
-            self.depth += _grad_off_function(node)
-
-        def leave_FunctionDef(self, node):
-            self.functions.pop()
-            self.depth -= _grad_off_function(node)
-
-        def visit_With(self, node):
-            self.depth += any(_turns_grad_off(i.item) for i in node.items)
-
-        def leave_With(self, node):
-            self.depth -= any(_turns_grad_off(i.item) for i in node.items)
-
-        def visit_Call(self, node):
-            f = node.func
-            name = f.attr.value if isinstance(f, cst.Attribute) else getattr(f, "value", "")
-            if self.depth:
-                no_grad.add(name)
-            if name in ("backward", "manual_backward"):
-                backward.update(self.functions)
-
-    module.visit(Collect())
     return no_grad, backward
 
 

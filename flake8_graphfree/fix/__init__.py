@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from ..lint import analysis_mode, might_have_findings, parse_checked
+from .. import might_have_findings
+from ..lint import analysis_mode, parse_checked
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
@@ -35,8 +36,8 @@ class FixResult:
 
 def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None) -> FixResult:
     """Apply every safe fix of the `selected` codes (default: all) that noqa does not silence.
-    Raises lint.SourceError on input that cannot be analysed and FixError if the result does not re-parse, still has a fixable finding,
-    or lost one."""
+    Raises lint.SourceError on input that cannot be analysed, and FixError if the result does not
+    re-parse, still has a fixable finding, or lost one."""
     if not might_have_findings(source):
         return FixResult(source, source)
     with analysis_mode():
@@ -65,7 +66,7 @@ def _fix(source: bytes, select) -> FixResult:
 def _reported(module, tree, source: bytes, select) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
     lines = _LINE_BREAK.split(source.decode(module.encoding, errors="replace"))
-    found = lint_findings(module, tree, lines)
+    found = lint_findings(module, tree)
     if not found:
         return found
     if file_is_exempt(lines):

@@ -1,10 +1,8 @@
 """graphfree-fix's modes, selection, discovery, parallelism, stdin and settings."""
-import os
 import shutil
 from pathlib import Path
 
 import libcst as cst
-import pytest
 
 from flake8_graphfree.adapters import cli
 
