@@ -17,6 +17,12 @@ from .cfg import Loop, Node, Scope
 UNBOUND = "<unbound>"  # marker in a reaching set; never a valid identifier
 
 
+def definitions(state) -> list:
+    """The definition nodes in a reaching set, in source order (sets of nodes iterate in an order
+    that changes from run to run)."""
+    return sorted((d for d in state if d != UNBOUND), key=lambda d: d.id)
+
+
 def is_bound(state: Optional[FrozenSet]) -> bool:
     return bool(state) and UNBOUND not in state
 

@@ -18,7 +18,7 @@ from typing import Iterable, List, Optional, Set
 import libcst as cst
 
 from .cfg import Loop, Node, Scope
-from .flow import UNBOUND, forward, reaching
+from .flow import definitions, forward, reaching
 from .names import _dotted
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
@@ -145,9 +145,9 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
         names = set(node.uses)
         if isinstance(node.cst, cst.AugAssign):
             names.discard(var)  # `loss += reg`: the old loss is not a separate holder
-        for used in names:
-            for d in reaching(scope, loop, used).get(node.id, ()):
-                if d == UNBOUND or (d.id, used) in seen or d.loop is not loop or d is loop.target:
+        for used in sorted(names):
+            for d in definitions(reaching(scope, loop, used).get(node.id, ())):
+                if (d.id, used) in seen or d.loop is not loop or d is loop.target:
                     continue
                 seen.add((d.id, used))
                 found.append((d, used))

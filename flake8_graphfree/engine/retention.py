@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from .cfg import Loop, Node, Scope, build_scope, scopes_with_loops
-from .flow import UNBOUND, bypasses, read_next_iteration, reaching, survives
+from .flow import bypasses, definitions, read_next_iteration, reaching, survives
 from .graphs import Carrying, sources
 from .names import BackwardCall, scanner_for
 from .placement import plan_del
@@ -107,7 +107,7 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
         binding: Optional[Node] = None
         used: List[BackwardCall] = []
         for node, call in calls:
-            defs = [d for d in state.get(node.id, ()) if d != UNBOUND and _binds_in(d, loop)]
+            defs = [d for d in definitions(state.get(node.id, ())) if _binds_in(d, loop)]
             if name in node.bound and _binds_in(node, loop):
                 defs.append(node)
             if defs and survives(node, name, loop):
@@ -126,19 +126,21 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
 
 def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
     """GF004: values a backward target was computed from, still bound when the loop goes round."""
-    out, done = [], set(targets)
+    found = set()
     for name, calls in targets.items():
         for node, _ in calls:
-            for d in reaching(scope, loop, name).get(node.id, ()):
-                if d == UNBOUND or d.loop is not loop:
-                    continue
-                for src, var in sources(scope, loop, d, name):
-                    if var in done or var not in carrying.get(src.id, ()):
-                        continue
-                    done.add(var)
-                    r = _surviving(scope, loop, src, var, "source")
-                    if r is not None:
-                        out.append(r)
+            for d in definitions(reaching(scope, loop, name).get(node.id, ())):
+                if d.loop is loop:
+                    found.update(sources(scope, loop, d, name))
+    # One report per name, at its last binding whose graph-carrying value survives the iteration.
+    out, done = [], set(targets)
+    for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
+        if var in done or var not in carrying.get(src.id, ()):
+            continue
+        r = _surviving(scope, loop, src, var, "source")
+        if r is not None:
+            done.add(var)
+            out.append(r)
     return out
 
 

@@ -64,3 +64,33 @@ def vae_step(model, loader, optimizer):
         loss = loss_function(recon, data, mu, logvar)  # GF001: add 'del loss'
         loss.backward()
         optimizer.step()
+
+
+def gan_step(netD, netG, criterion, loader, label):
+    # `output` is rebound three times; only the last value lives on, and it is reported there.
+    for x in loader:
+        netD.zero_grad()  # a module method: netD and netG are models
+        netG.zero_grad()
+        output = netD(x)
+        err_real = criterion(output, label)  # GF001: add 'del err_real'
+        err_real.backward()
+        fake = netG(x)  # GF004: 'fake'
+        output = netD(fake.detach())
+        err_fake = criterion(output, label)  # GF001: add 'del err_fake'
+        err_fake.backward()
+        output = netD(fake)  # GF004: 'output'
+        err_g = criterion(output, label)  # GF001: add 'del err_g'
+        err_g.backward()
+
+
+def source_rebound_on_one_path(model, loader, refine):
+    for x in loader:
+        logits = model(x)  # GF004: 'logits'
+        if refine:
+            logits = model.head(logits)
+            loss = logits.sum()
+            del logits
+        else:
+            loss = logits.mean()
+        loss.backward()  # GF001 is at the bindings above, not here
+        del loss
