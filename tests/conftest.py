@@ -8,10 +8,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(args, stdin=None, cwd=None):
+def run(args, stdin=None, cwd=None, timeout=120):
     """Run a command the way a user would, from the project's environment."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run(args, input=stdin, capture_output=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run(args, input=stdin, capture_output=True, cwd=cwd, env=env, timeout=timeout)
 
 
 def flake8(*args, stdin=None, cwd=None):

@@ -32,7 +32,8 @@ for step in range(3):
 def fixtures_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("verify") / "report.json"
     result = run([sys.executable, "-m", "flake8_graphfree.harness.verify", "fixtures",
-                  "--device", "cpu", "--json", str(out)], cwd=ROOT)
+                  "--device", "cpu", "--json", str(out)], cwd=ROOT,
+                 timeout=480)  # 20 runs of about 5 s each; 100 s on a 2-core machine
     return result, json.loads(out.read_text())
 
 
