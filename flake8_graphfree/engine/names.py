@@ -66,7 +66,6 @@ class NameScanner:
         # Receivers of module-only methods (`model.to(device)`, `model.eval()`, `model.parameters()`):
         # calling them is a forward pass. Filled while scopes are scanned.
         self.model_like: Set[str] = set()
-        self.module_calls: Optional[tuple] = None  # (called under no_grad, run a backward): lazy
         self.dist_autograd = dist_autograd_names | {"dist_autograd", "torch.distributed.autograd"}
 
     # ----------------------------------------------------------------- expressions

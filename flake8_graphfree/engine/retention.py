@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from .cfg import Loop, Node, Scope, build_scope, scopes_with_loops
+from .cfg import GRAD_OFF, Loop, Node, Scope, build_scope, scopes_with_loops
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
 from .graphs import Carrying, sources
 from .names import BackwardCall, scanner_for
@@ -58,21 +59,21 @@ def analyze(module: cst.Module, tree=None) -> list:
 
     scanner = scanner_for(module)
     scopes = [build_scope(owner, scanner, top) for owner, top in scopes_with_loops(module)]
+    module_calls = ModuleCalls(module, tree)
     found: list = []
     for scope in scopes:  # all scopes first: model-like names are collected while scanning them
         for loop in scope.loops:
-            carrying = None
             targets = backward_targets(scope, loop)
             found.extend(loop_retentions(scope, loop, targets))
-            if any(n.backwards for n in scope.nodes[loop.body_start:loop.body_end]):
-                carrying = Carrying(scope, loop, scanner.model_like)
+            has_backward = any(n.backwards for n in scope.nodes[loop.body_start:loop.body_end])
+            if not has_backward and loop.header.grad_off:
+                continue  # nothing in the loop carries a graph
+            carrying = Carrying(scope, loop, scanner.model_like)
+            if has_backward:
                 found.extend(loop_sources(scope, loop, targets, carrying.outs))
-            elif not loop.header.grad_off:
-                carrying = Carrying(scope, loop, scanner.model_like)
-                if not _is_method(scope):
-                    found.extend(loop_unbackwarded((module, tree), scope, loop, carrying.outs))
-            if carrying is not None:
-                found.extend(loop_accumulations(scope, loop, carrying))
+            elif not _is_method(scope):
+                found.extend(loop_unbackwarded(module_calls, scope, loop, carrying.outs))
+            found.extend(loop_accumulations(scope, loop, carrying))
     return found
 
 
@@ -144,7 +145,8 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     return out
 
 
-def loop_unbackwarded(module, scope: Scope, loop: Loop, carrying) -> List[Retention]:
+def loop_unbackwarded(module_calls: "ModuleCalls", scope: Scope, loop: Loop,
+                      carrying) -> List[Retention]:
     """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
     the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
     from .accumulation import feeding_backward
@@ -154,7 +156,7 @@ def loop_unbackwarded(module, scope: Scope, loop: Loop, carrying) -> List[Retent
     if any(n.uses & feeding for n in body if n.cst is not None and not n.bound):
         return []
     out, done = [], set()
-    for n in scope.nodes[loop.body_start:loop.body_end]:
+    for n in body:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
             continue
         if isinstance(n.cst, cst.AugAssign):
@@ -167,7 +169,8 @@ def loop_unbackwarded(module, scope: Scope, loop: Loop, carrying) -> List[Retent
                 done.add(var)
                 out.append(r)
     # The module-wide checks cost a walk of the whole file: only for loops with candidates.
-    if out and (_called_without_grad(module, scope) or _backward_elsewhere(module, scope, loop)):
+    if out and (_called_without_grad(module_calls, scope)
+                or _backward_elsewhere(module_calls, scope, loop)):
         return []
     return out
 
@@ -192,74 +195,82 @@ def _is_method(scope: Scope) -> bool:
     return bool(params) and params[0].name.value in ("self", "cls")
 
 
-def _called_without_grad(module, scope: Scope) -> bool:
+def _called_without_grad(module_calls: "ModuleCalls", scope: Scope) -> bool:
     """The function is called somewhere in this module inside a no_grad-like `with` block or a
     function decorated with one (`@torch.no_grad() def generate(): return self._generate()`)."""
     if not isinstance(scope.cst, cst.FunctionDef):
         return False
-    return scope.cst.name.value in _module_calls(module, scope)[0]
+    return scope.cst.name.value in module_calls.under_no_grad
 
 
-def _backward_elsewhere(module, scope: Scope, loop: Loop) -> bool:
+def _backward_elsewhere(module_calls: "ModuleCalls", scope: Scope, loop: Loop) -> bool:
     """The loop calls (or passes on) a function of this module that runs a backward itself (a
     train step)."""
-    helpers = _module_calls(module, scope)[1]
+    helpers = module_calls.running_backward
     return any((n.uses | n.calls) & helpers for n in scope.nodes[loop.body_start:loop.body_end])
 
 
-def _module_calls(module_and_tree, scope: Scope):
-    """(functions called under no_grad, functions whose body runs a backward), once per module."""
-    if scope.scanner.module_calls is None:
-        module, tree = module_and_tree
-        scope.scanner.module_calls = _scan(tree if tree is not None else ast.parse(module.code))
-    return scope.scanner.module_calls
+class ModuleCalls:
+    """Two module-wide facts, found by one walk of CPython's ast on first use (several times faster
+    than LibCST's tree; most modules never need it): the names called inside no_grad-like `with`
+    blocks or functions decorated with one, and the functions whose body calls a backward."""
+
+    def __init__(self, module: cst.Module, tree: Optional[ast.Module]) -> None:
+        self._module, self._tree = module, tree
+
+    @property
+    def under_no_grad(self) -> Set[str]:
+        return self._scan[0]
+
+    @property
+    def running_backward(self) -> Set[str]:
+        return self._scan[1]
+
+    @cached_property
+    def _scan(self) -> Tuple[Set[str], Set[str]]:
+        no_grad: Set[str] = set()
+        backward: Set[str] = set()
+
+        def visit(node, functions, off):
+            if isinstance(node, ast.Call):
+                name = _called_name(node.func)
+                if off:
+                    no_grad.add(name)
+                if name in ("backward", "manual_backward"):
+                    backward.update(functions)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions = functions + [node.name]
+                off = off or any(_grad_off(d) for d in node.decorator_list)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    visit(item, functions, off)
+                inner = off or any(_grad_off(i.context_expr) for i in node.items)
+                for stmt in node.body:
+                    visit(stmt, functions, inner)
+                return
+            for child in ast.iter_child_nodes(node):
+                visit(child, functions, off)
+
+        tree = self._tree if self._tree is not None else ast.parse(self._module.code)
+        visit(tree, [], False)
+        return no_grad, backward
 
 
-def _scan(tree: ast.Module):
-    """One walk of CPython's ast (several times faster than LibCST's tree): the names called
-    inside no_grad-like `with` blocks or functions decorated with one, and the functions whose
-    body calls a backward."""
-    no_grad: Set[str] = set()
-    backward: Set[str] = set()
+def _called_name(func) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
-    def name_of(func) -> str:
-        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
-    def grad_off(expr) -> bool:
-        if isinstance(expr, ast.Call):
-            last = name_of(expr.func)
-            if last in ("no_grad", "inference_mode"):
-                return not (expr.args and isinstance(expr.args[0], ast.Constant)
-                            and expr.args[0].value is False)
-            return (last == "set_grad_enabled" and bool(expr.args)
-                    and isinstance(expr.args[0], ast.Constant) and expr.args[0].value is False)
-        return name_of(expr) in ("no_grad", "inference_mode")
-
-    def walk(node, functions, off):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                walk(child, functions + [child.name],
-                     off or any(grad_off(d) for d in child.decorator_list))
-            elif isinstance(child, (ast.With, ast.AsyncWith)):
-                inner = off or any(grad_off(i.context_expr) for i in child.items)
-                for item in child.items:
-                    walk(item, functions, off)
-                for stmt in child.body:
-                    walk_stmt(stmt, functions, inner)
-            else:
-                if isinstance(child, ast.Call):
-                    name = name_of(child.func)
-                    if off:
-                        no_grad.add(name)
-                    if name in ("backward", "manual_backward"):
-                        backward.update(functions)
-                walk(child, functions, off)
-
-    def walk_stmt(stmt, functions, off):
-        walk(ast.Module(body=[stmt], type_ignores=[]), functions, off)
-
-    walk(tree, [], False)
-    return no_grad, backward
+def _grad_off(expr) -> bool:
+    """`torch.no_grad()`, `inference_mode()`, `set_grad_enabled(False)` (as engine/cfg.py decides
+    on LibCST nodes; this is the same test on CPython's ast)."""
+    if isinstance(expr, ast.Call):
+        last = _called_name(expr.func)
+        if last in GRAD_OFF:
+            return not (expr.args and isinstance(expr.args[0], ast.Constant)
+                        and expr.args[0].value is False)
+        return (last == "set_grad_enabled" and bool(expr.args)
+                and isinstance(expr.args[0], ast.Constant) and expr.args[0].value is False)
+    return _called_name(expr) in GRAD_OFF
 
 
 def _copied(scope: Scope, loop: Loop, name: str) -> bool:
