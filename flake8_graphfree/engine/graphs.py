@@ -19,7 +19,7 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
-from .names import _dotted
+from .names import Effects, NameScanner, _dotted
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -82,8 +82,14 @@ def carries(expr, carrying: Set[str], model_like: Set[str]) -> bool:
 
 
 def bound_value(node: Node, name: str):
-    """The expression whose value `name` gets at this node, where there is one."""
+    """The expression whose value `name` gets at this node, where there is one. Unpacking a tuple
+    display gives each name its own element (`loss, acc = crit(out, y), accuracy(logits, y)`)."""
     stmt = node.cst
+    if isinstance(stmt, cst.Assign):
+        for t in stmt.targets:
+            part = _unpacked(t.target, stmt.value, name)
+            if part is not None:
+                return part
     if isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
         return stmt.value
     if isinstance(stmt, cst.With):
@@ -92,6 +98,24 @@ def bound_value(node: Node, name: str):
                 return item.item
     if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.NamedExpr):
         return stmt.value.value
+    return None
+
+
+def _unpacked(target, value, name: str):
+    """The element of `value` that `name` in `target` gets, when both are displays of the same
+    length without starred elements; None otherwise."""
+    if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))):
+        return None
+    pairs = list(zip(target.elements, value.elements))
+    if (len(target.elements) != len(value.elements)
+            or any(isinstance(e, cst.StarredElement) for pair in pairs for e in pair)):
+        return None
+    for t, v in pairs:
+        if isinstance(t.value, cst.Name) and t.value.value == name:
+            return v.value
+        part = _unpacked(t.value, v.value, name)
+        if part is not None:
+            return part
     return None
 
 
@@ -134,15 +158,17 @@ class Carrying:
 def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple]:
     """(definition, name) pairs in the loop body that the value `name` gets at `target_def` was
     computed from, transitively within the iteration (`logits = model(x); loss = criterion(logits,
-    y)`). The names a definition reads are its node's uses."""
+    y)`)."""
     found: List[tuple] = []
     seen: Set[tuple] = set()
     stack = [(target_def, name)]
     while stack:
         node, var = stack.pop()
-        if bound_value(node, var) is None:
+        value = bound_value(node, var)
+        if value is None:
             continue
-        names = set(node.uses)
+        # The node's uses are the names its whole value reads; an unpacked element reads fewer.
+        names = set(node.uses) if value is getattr(node.cst, "value", None) else _names_in(value)
         if isinstance(node.cst, cst.AugAssign):
             names.discard(var)  # `loss += reg`: the old loss is not a separate holder
         for used in sorted(names):
@@ -153,6 +179,12 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
                 found.append((d, used))
                 stack.append((d, used))
     return found
+
+
+def _names_in(expr) -> Set[str]:
+    effects = Effects()
+    NameScanner().expr(expr, effects)
+    return set(effects.uses)
 
 
 def only_severed(node, name: str) -> bool:
