@@ -68,7 +68,8 @@ def test_a_fix_that_changes_behaviour_is_caught():
 
     result = verify_script(str(script), "cpu", fixer=broken)
     assert not result.equivalent and result.verdict == "fail"
-    assert result.reason == "the fixed script printed something else"
+    assert result.reason.startswith("the fixed script differs: printed something else, first at "
+                                    "output line ")
 
 
 def test_a_missed_expectation_fails_with_exit_1(tmp_path):
@@ -84,3 +85,25 @@ def test_a_missed_expectation_fails_with_exit_1(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     result = run([sys.executable, "-m", "flake8_graphfree.harness.verify", str(tmp_path / "nope.py")])
     assert result.returncode == 2 and b"no such script" in result.stderr
+
+
+def test_an_original_that_disagrees_with_itself_gets_no_verdict(tmp_path):
+    # Two runs of the same script print different times: that is the noise floor, not a fix's fault.
+    path = tmp_path / "clock.py"
+    path.write_text("import time\nprint('start')\nprint(time.perf_counter_ns())\n")
+    result = verify_script(str(path), "cpu")
+    assert result.verdict == "noisy" and not result.equivalent
+    assert result.reason.startswith("two runs of the original differ, so no verdict: printed "
+                                    "something else, first at output line 2: '")
+
+
+def test_scripts_run_single_threaded_and_deterministic(tmp_path):
+    path = tmp_path / "threads.py"
+    path.write_text("import torch\nprint(torch.get_num_threads(), "
+                    "torch.are_deterministic_algorithms_enabled(), "
+                    "torch.is_deterministic_algorithms_warn_only_enabled())\n")
+    out = tmp_path / "r.json"
+    result = run([sys.executable, "-m", "flake8_graphfree.harness.runner", "--meter", "cpu",
+                  "--out", str(out), str(path)])
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout == b"1 True False\n"

@@ -1,0 +1,48 @@
+"""Does graphfree-verify give the same verdict every time? Runs it N times in a row on the same
+scripts and counts, per script, the runs whose verdict or reason differs from the first run's.
+
+    python bench/verify_flips.py --runs 20 fixtures/
+    python bench/verify_flips.py --runs 20 fixtures/train_for_loop.py
+
+Target: 0 flipped verdicts. Each run is the whole `graphfree-verify --device cpu` command, so the
+machine's load varies between runs as it would between a user's runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--runs", type=int, default=20)
+    ns = p.parse_args()
+    seen: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(ns.runs):
+            out = Path(tmp) / f"run{i}.json"
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "flake8_graphfree.harness.verify", *ns.paths,
+                            "--device", "cpu", "--json", str(out)], capture_output=True)
+            for r in json.loads(out.read_text())["results"]:
+                seen.setdefault(r["script"], []).append((r["verdict"], r["reason"]))
+            print(f"run {i + 1}/{ns.runs}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    flips = 0
+    for script, verdicts in sorted(seen.items()):
+        changed = sum(v != verdicts[0] for v in verdicts)
+        flips += changed
+        counts = ", ".join(f"{n}x {v}: {r}" for (v, r), n in Counter(verdicts).most_common())
+        print(f"{script}: {changed} flipped of {len(verdicts)} ({counts})")
+    print(f"total: {flips} flipped verdicts in {ns.runs} runs of {len(seen)} scripts")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
