@@ -19,7 +19,7 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
-from .names import Effects, NameScanner, _dotted
+from .names import Effects, NameScanner, _dotted, read_children
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -184,7 +184,7 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
 def _names_in(expr) -> Set[str]:
     effects = Effects()
     NameScanner().expr(expr, effects)
-    return set(effects.uses)
+    return effects.uses
 
 
 def only_severed(node, name: str) -> bool:
@@ -197,11 +197,7 @@ def only_severed(node, name: str) -> bool:
             return True
         if isinstance(func, cst.Name) and func.value in SEVER_FUNCS - {"print", "str", "repr"}:
             return True
-    if isinstance(node, cst.Attribute):
-        return only_severed(node.value, name)
-    if isinstance(node, cst.Arg):
-        return only_severed(node.value, name)
-    return all(only_severed(c, name) for c in node.children)
+    return all(only_severed(c, name) for c in read_children(node))
 
 
 def expressions_of(node: Node) -> Optional[Iterable]:

@@ -16,12 +16,97 @@ SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) 
 MODULE_METHODS = frozenset({"to", "cuda", "train", "eval", "parameters", "named_parameters",
                             "zero_grad", "state_dict", "load_state_dict", "requires_grad_"})
 
-_LEAVES = (
-    cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis,
-    cst.FormattedStringText, cst.BaseParenthesizableWhitespace, cst.Comma,
-    cst.Colon, cst.Semicolon, cst.AssignEqual, cst.Dot, cst.LeftParen, cst.RightParen,
-    cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,
-)
+# ---------------------------------------------------------------------------- what counts as a read
+# For each LibCST expression type, the fields that are evaluated, in the enclosing scope, when the
+# expression runs. This table is the one answer to "what does this expression read": the statement
+# scanner below, and every question built on it, walk expressions through it. Types with a scope
+# of their own (lambdas, comprehensions) and the few with side effects on names (Name, Call,
+# NamedExpr) are handled in `NameScanner.expr`; each field left out is in NOT_READ with the reason.
+# tests/engine/test_reads.py fails when a LibCST expression type or field is in neither table.
+READ_FIELDS = {
+    cst.Annotation: ("annotation",),
+    cst.Arg: ("value",),
+    cst.Attribute: ("value",),
+    cst.Await: ("expression",),
+    cst.BinaryOperation: ("left", "right"),
+    cst.BooleanOperation: ("left", "right"),
+    cst.Call: ("func", "args"),
+    cst.Comparison: ("left", "comparisons"),
+    cst.ComparisonTarget: ("comparator",),
+    cst.ConcatenatedString: ("left", "right"),
+    cst.Dict: ("elements",),
+    cst.DictElement: ("key", "value"),
+    cst.Element: ("value",),
+    cst.FormattedString: ("parts",),
+    cst.FormattedStringExpression: ("expression", "format_spec"),
+    cst.From: ("item",),
+    cst.IfExp: ("test", "body", "orelse"),
+    cst.Index: ("value",),
+    cst.List: ("elements",),
+    cst.NamedExpr: ("value",),
+    cst.Set: ("elements",),
+    cst.Slice: ("lower", "upper", "step"),
+    cst.StarredDictElement: ("value",),
+    cst.StarredElement: ("value",),
+    cst.Subscript: ("value", "slice"),
+    cst.SubscriptElement: ("slice",),
+    cst.Tuple: ("elements",),
+    cst.UnaryOperation: ("expression",),
+    cst.Yield: ("value",),
+    # Leaves: nothing to read.
+    cst.Ellipsis: (), cst.Float: (), cst.FormattedStringText: (), cst.Imaginary: (),
+    cst.Integer: (), cst.Name: (), cst.SimpleString: (),
+}
+for _name in ("TemplatedString", "TemplatedStringExpression", "TemplatedStringText"):  # LibCST >= 1.8
+    if hasattr(cst, _name):
+        READ_FIELDS[getattr(cst, _name)] = {
+            "TemplatedString": ("parts",), "TemplatedStringText": (),
+            "TemplatedStringExpression": ("expression", "format_spec")}[_name]
+
+NOT_READ = {
+    (cst.Attribute, "attr"): "an attribute's name, not a variable",
+    (cst.Arg, "keyword"): "a parameter's name, not a variable",
+    (cst.NamedExpr, "target"): "bound, not read (NameScanner.target)",
+    (cst.Name, "value"): "the name itself: NameScanner.expr records it",
+    (cst.Lambda, "params"): "parameters are bound in the lambda's scope; defaults are read",
+    (cst.Lambda, "body"): "runs later, when the lambda is called: captured",
+    (cst.GeneratorExp, "elt"): "runs later, when the generator is consumed: captured",
+    (cst.GeneratorExp, "for_in"): "only the first iterable runs now; the rest is captured",
+}
+for _comp in ("ListComp", "SetComp", "DictComp", "StarredDictComp"):
+    if hasattr(cst, _comp):
+        for _field in ("elt", "key", "value", "for_in"):
+            NOT_READ[(getattr(cst, _comp), _field)] = (
+                "read now, in the comprehension's own scope (NameScanner._comprehension_reads)")
+for _field in ("target", "iter", "ifs", "inner_for_in"):
+    NOT_READ[(cst.CompFor, _field)] = "part of a comprehension: NameScanner._comprehension_reads"
+NOT_READ[(cst.CompIf, "test")] = "part of a comprehension: NameScanner._comprehension_reads"
+for _leaf in (cst.Float, cst.FormattedStringText, cst.Imaginary, cst.Integer, cst.SimpleString):
+    NOT_READ[(_leaf, "value")] = "a literal's text"
+if hasattr(cst, "TemplatedStringText"):
+    NOT_READ[(cst.TemplatedStringText, "value")] = "a literal's text"
+# Punctuation, whitespace and operator tokens hold no expression.
+SYNTAX_FIELDS = frozenset({"lpar", "rpar", "comma", "dot", "equal", "operator", "lbracket",
+                           "rbracket", "lbrace", "rbrace", "colon", "first_colon", "second_colon",
+                           "start", "end", "star", "asynchronous", "conversion"})
+
+
+def read_children(node) -> list:
+    """The sub-expressions of `node` that are evaluated when it is (see READ_FIELDS). A type that
+    is not in the table (a newer LibCST) is walked whole: reading too much only costs a fix."""
+    fields = READ_FIELDS.get(type(node))
+    if fields is None:
+        return list(node.children)
+    out = []
+    for f in fields:
+        v = getattr(node, f)
+        if v is None:
+            continue
+        if isinstance(v, cst.CSTNode):
+            out.append(v)
+        else:
+            out.extend(v)
+    return out
 
 
 @dataclass(eq=False)
@@ -70,6 +155,7 @@ class NameScanner:
 
     # ----------------------------------------------------------------- expressions
     def expr(self, node: Optional[cst.CSTNode], out: Effects) -> None:
+        """Record what evaluating `node` reads, binds (walrus), calls and captures."""
         if node is None:
             return
         stack = [node]
@@ -78,60 +164,27 @@ class NameScanner:
             t = type(n)
             if t is cst.Name:
                 out.uses.add(n.value)
-            elif t is cst.Attribute:
-                stack.append(n.value)
-            elif t is cst.Call:
+                continue
+            if t is cst.Call:
                 self._call(n, out)
-                stack.append(n.func)
-                stack.extend(a.value for a in n.args)
-            elif t is cst.Arg:
-                stack.append(n.value)
             elif t is cst.NamedExpr:
                 self.target(n.target, out)
-                stack.append(n.value)
             elif t is cst.Lambda:
                 self._params_defaults(n.params, stack)
                 inner = Effects()
                 self.expr(n.body, inner)
                 out.captured |= (inner.uses | inner.captured) - _param_names(n.params)
+                continue
             elif t is cst.GeneratorExp:
                 # Only the first iterable is evaluated now; the rest runs when it is consumed.
                 stack.append(n.for_in.iter)
                 out.captured |= self._comprehension_reads(n, out)
-            elif t in (cst.ListComp, cst.SetComp, cst.DictComp):
+                continue
+            elif t in _COMPREHENSIONS:
                 stack.append(n.for_in.iter)
                 out.uses |= self._comprehension_reads(n, out)
-            elif t is cst.BinaryOperation or t is cst.BooleanOperation:
-                stack += (n.left, n.right)
-            elif t is cst.Comparison:
-                stack.append(n.left)
-                stack.extend(c.comparator for c in n.comparisons)
-            elif t is cst.UnaryOperation:
-                stack.append(n.expression)
-            elif t is cst.Subscript:
-                stack.append(n.value)
-                for el in n.slice:
-                    sl = el.slice
-                    if isinstance(sl, cst.Index):
-                        stack.append(sl.value)
-                    else:
-                        stack.extend(x for x in (sl.lower, sl.upper, sl.step) if x is not None)
-            elif t in (cst.Tuple, cst.List, cst.Set):
-                stack.extend(e.value for e in n.elements)
-            elif t is cst.IfExp:
-                stack += (n.test, n.body, n.orelse)
-            elif t is cst.FormattedString:
-                stack.extend(p.expression for p in n.parts
-                             if isinstance(p, cst.FormattedStringExpression))
-            elif isinstance(n, _LEAVES):
                 continue
-            else:  # the rarer nodes: walk their children generically (slower)
-                stack.extend(n.children)
-
-    def names(self, node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
-        e = Effects()
-        self.expr(node, e)
-        return tuple(sorted(e.uses))
+            stack.extend(read_children(n))
 
     @staticmethod
     def tensor_names(node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
@@ -181,8 +234,10 @@ class NameScanner:
             for_in = for_in.inner_for_in
         if isinstance(comp, cst.DictComp):
             parts += [comp.key, comp.value]
-        else:
+        elif hasattr(comp, "elt"):
             parts.append(comp.elt)
+        else:  # {**d for d in ds}
+            parts.append(comp.value)
         for p in parts:
             self.expr(p, inner)
         # A walrus inside a comprehension binds in the enclosing scope.
@@ -338,6 +393,10 @@ class NameScanner:
                         yield eff, set()
                     if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                         stack.extend(sub_blocks(stmt))
+
+
+_COMPREHENSIONS = tuple(getattr(cst, n) for n in ("ListComp", "SetComp", "DictComp", "StarredDictComp")
+                        if hasattr(cst, n))
 
 
 def _all_params(params: cst.Parameters):
