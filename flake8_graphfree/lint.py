@@ -122,7 +122,7 @@ def _findings(module: cst.Module, retentions, pairs) -> List[Finding]:
         for r, message, fixable in rule.check(retentions):
             line, col = positions[r.binding]
             edits = r.edits if fixable else []
-            reason = None if fixable else r.no_fix_reason.replace(f"'{r.name}'", "NAME")
+            reason = None if fixable else r.no_fix_reason
             out.append(Finding(rule.code, line, col, message, fixable, edits, reason, r.fix_text))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out

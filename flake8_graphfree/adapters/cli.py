@@ -206,8 +206,8 @@ def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) 
     left = sum(reasons.values())
     text = f"{head}, {n(left, 'finding')} left without autofix"
     if left:
-        text += " (" + "; ".join(f"{c}x {why}" for why, c in sorted(
-            reasons.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"
+        text += " (" + "; ".join(f"{c}x {why.value}" for why, c in sorted(
+            reasons.items(), key=lambda kv: (-kv[1], kv[0].value))) + ")"
     return text
 
 

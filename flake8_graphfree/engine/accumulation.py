@@ -16,7 +16,9 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope
 from .flow import UNBOUND, read_next_iteration, reaching
-from .graphs import carries, expressions_of, only_severed
+from .facts import FactKind, NoFix, WrapDetach
+from .graphs import bound_value, carries, certainly_tensor, detach_invariant, expressions_of, only_severed
+from .placement import safety
 
 STORE_METHODS = frozenset({"append", "extend", "add", "insert", "appendleft"})
 
@@ -28,14 +30,15 @@ class Accumulation:
     name: str  # the holder
     binding: cst.Name  # the holder's name in the statement, where the finding is reported
     value: cst.BaseExpression  # the graph-carrying value added or stored
-    kind: str  # "accumulate" (GF005) or "store" (GF006)
-    no_fix_reason: Optional[str]
+    kind: FactKind  # ACCUMULATE (GF005) or STORE (GF006)
+    no_fix_reason: Optional[NoFix]
+    wrap: List[cst.BaseExpression]  # the parts of `value` to wrap in `.detach()`
 
     @property
-    def edits(self):
+    def edits(self) -> Optional[List[WrapDetach]]:
         if self.no_fix_reason is not None:
             return None
-        return [("detach", self.value, self.loop.body_block.top)]
+        return [WrapDetach(e, self.loop.body_block.top) for e in self.wrap]
 
     @property
     def fix_text(self):
@@ -53,7 +56,7 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying) -> List[Accumulation]
         holder, value, kind = hit
         if not carries(value, carrying.ins.get(n.id, frozenset()), carrying.model_like):
             continue
-        if kind == "accumulate" and isinstance(holder.value, str) and isinstance(
+        if kind is FactKind.ACCUMULATE and isinstance(holder.value, str) and isinstance(
                 n.cst, (cst.AugAssign, cst.Assign)) and _name_target(n.cst):
             if read_next_iteration(holder.value, loop) is None:
                 continue  # `total = 0` earlier in the same iteration: nothing outlives it
@@ -61,8 +64,8 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying) -> List[Accumulation]
             continue
         if _feeds_backward_or_escapes(scope, holder.value):
             continue
-        reason = _unsafe_detach(scope, holder.value, n)
-        found.append(Accumulation(scope, loop, holder.value, holder, value, kind, reason))
+        wrap, reason = _detach_plan(scope, loop, n, holder.value, value, carrying)
+        found.append(Accumulation(scope, loop, holder.value, holder, value, kind, reason, wrap))
     return found
 
 
@@ -78,7 +81,7 @@ def _accumulation(n: Node):
     if isinstance(stmt, cst.AugAssign) and isinstance(stmt.operator, (cst.AddAssign, cst.SubtractAssign)):
         holder = _base_name(stmt.target)
         if holder is not None:
-            return holder, stmt.value, "accumulate"
+            return holder, stmt.value, FactKind.ACCUMULATE
     if (isinstance(stmt, cst.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0].target, cst.Name)
             and isinstance(stmt.value, cst.BinaryOperation)
@@ -86,9 +89,9 @@ def _accumulation(n: Node):
         t = stmt.targets[0].target
         left, right = stmt.value.left, stmt.value.right
         if isinstance(left, cst.Name) and left.value == t.value:
-            return t, right, "accumulate"
+            return t, right, FactKind.ACCUMULATE
         if isinstance(right, cst.Name) and right.value == t.value:
-            return t, left, "accumulate"
+            return t, left, FactKind.ACCUMULATE
     return None
 
 
@@ -100,12 +103,12 @@ def _store(n: Node):
         f = call.func
         if (isinstance(f, cst.Attribute) and f.attr.value in STORE_METHODS
                 and isinstance(f.value, cst.Name) and call.args):
-            return f.value, call.args[-1].value, "store"
+            return f.value, call.args[-1].value, FactKind.STORE
     if (isinstance(stmt, cst.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0].target, cst.Subscript)):
         holder = _base_name(stmt.targets[0].target)
         if holder is not None:
-            return holder, stmt.value, "store"
+            return holder, stmt.value, FactKind.STORE
     return None
 
 
@@ -156,19 +159,84 @@ def feeding_backward(scope: Scope) -> Set[str]:
     return feeding
 
 
-def _unsafe_detach(scope: Scope, holder: str, accumulation: Node) -> Optional[str]:
-    """Why `.detach()` could change what the program does, or None if it cannot."""
-    for node in scope.nodes:
-        if node is accumulation or holder not in node.uses:
+FRESH_CALLS = frozenset({"list", "dict", "set", "zeros", "zeros_like", "tensor", "defaultdict",
+                         "OrderedDict", "deque"})
+
+
+def _fresh(value) -> bool:
+    """`[]`, `{}`, `0`, `0.0`, `list()`, `torch.zeros(...)`: a new object nobody else holds."""
+    if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.Tuple)) and not value.elements:
+        return True
+    if isinstance(value, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(value, cst.Call):
+        func = value.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        return last in FRESH_CALLS and all(
+            isinstance(a.value, (cst.Integer, cst.Float, cst.SimpleString, cst.Name, cst.Attribute))
+            for a in value.args)
+    return False
+
+
+def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carrying):
+    """(the parts of `value` to wrap in `.detach()`, None), or ([], why no wrap is safe).
+
+    Safe only when nothing can tell the difference: the holder is a fresh local container that
+    never escapes, every other read of it gives the same result on detached values, and each
+    wrapped part is certainly a tensor."""
+    reason = safety(scope, holder)
+    if reason is not None:
+        return [], reason
+    if holder in _parameters(scope):
+        return [], NoFix.HOLDER_ESCAPES
+    for n in scope.nodes:
+        if holder in n.bound and n is not node and _accumulation(n) is None:
+            if not (isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and _fresh(bound_value(n, holder))):
+                return [], NoFix.HOLDER_ESCAPES
+    for n in scope.nodes:
+        if n is node or holder not in n.uses:
             continue
-        hit = _accumulation(node) or _store(node)
+        hit = _accumulation(n) or _store(n)
         if hit is not None and hit[0].value == holder:
+            if carries(hit[1], carrying.ins.get(n.id, frozenset()), carrying.model_like) and n is not node:
+                return [], NoFix.USED_AS_TENSOR  # another unwrapped store of a graph
             continue
-        exprs = expressions_of(node)
-        if exprs is None or not all(only_severed(e, holder) for e in exprs):
-            return f"'{holder}' is also used as a tensor, which '.detach()' would change"
-    if holder in scope.captured or holder in scope.globals or holder in scope.nonlocals:
-        return f"'{holder}' is also read elsewhere (closure, global or nonlocal)"
-    if scope.introspects:
-        return "the scope reads its names through locals(), globals(), vars(), dir(), exec() or eval()"
-    return None
+        exprs = expressions_of(n)
+        if exprs is None or not all(detach_invariant(e, holder) for e in exprs):
+            return [], NoFix.OBSERVED
+    ins = carrying.ins.get(node.id, frozenset())
+
+    def name_is_tensor(name: str) -> bool:
+        defs = reaching(scope, loop, name).get(node.id, frozenset())
+        if not defs or UNBOUND in defs:
+            return False
+        for d in defs:
+            bound = bound_value(d, name)
+            if bound is None or d.loop is not loop or not certainly_tensor(
+                    bound, lambda _: False, lambda e: carries(e, carrying.ins.get(d.id, ()),
+                                                              carrying.model_like)):
+                return False
+        return True
+
+    def tensor(expr) -> bool:
+        return certainly_tensor(expr, name_is_tensor, lambda e: carries(e, ins, carrying.model_like))
+
+    parts = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+    if parts is None:
+        return ([value], None) if tensor(value) else ([], NoFix.NOT_A_TENSOR)
+    wrap = []
+    for el in parts:
+        if isinstance(el, cst.StarredElement):
+            if carries(el.value, ins, carrying.model_like):
+                return [], NoFix.NOT_A_TENSOR
+            continue
+        if not carries(el.value, ins, carrying.model_like):
+            continue
+        if not tensor(el.value):
+            return [], NoFix.NOT_A_TENSOR
+        wrap.append(el.value)
+    return wrap, None
+
+
+def _parameters(scope: Scope) -> Set[str]:
+    return scope.nodes[0].bound if scope.nodes and scope.nodes[0].kind == "entry" else set()

@@ -75,6 +75,7 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
 
 
 def after(node: Node, state: FrozenSet, name: str, kills: FrozenSet[int] = frozenset()):
+    """The reaching set after `node`."""
     return _transfer(node, state, name, kills)
 
 
@@ -87,8 +88,9 @@ def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> Fr
 
 
 def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[Node], bool]] = None,
-               exceptions: bool = True) -> Optional[Node]:
-    """The first node found that reads or deletes `name` before rebinding it, from `starts`."""
+               exceptions: bool = True, deleted_at: FrozenSet[int] = frozenset()) -> Optional[Node]:
+    """The first node found that reads or deletes `name` before rebinding it, from `starts`.
+    `deleted_at`: slots where a `del name` is to be inserted (a `del` reads the name too)."""
     seen = set()
     stack = list(starts)
     while stack:
@@ -96,7 +98,7 @@ def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[
         if n.id in seen or (within is not None and not within(n)):
             continue
         seen.add(n.id)
-        if name in n.uses:
+        if name in n.uses or n.id in deleted_at:
             return n
         if name in n.bound or name in n.dels:
             continue

@@ -187,17 +187,70 @@ def _names_in(expr) -> Set[str]:
     return effects.uses
 
 
-def only_severed(node, name: str) -> bool:
+# Reads whose result is the same whether or not the value was detached: a `.detach()` added to
+# what was stored cannot change them. `round()`, `.numpy()`, `print()`, `.requires_grad` can.
+DETACH_INVARIANT_METHODS = frozenset({"item", "tolist", "detach", "size", "dim", "numel",
+                                      "nelement", "__len__"})
+DETACH_INVARIANT_FUNCS = frozenset({"float", "int", "bool", "len", "isinstance", "type"})
+
+
+def only_severed(node, name: str, methods=SEVER_METHODS,
+                 funcs=SEVER_FUNCS - {"print", "str", "repr"}) -> bool:
     """Every read of `name` in this expression goes through a severing call (`.item()`...)."""
     if isinstance(node, cst.Name):
         return node.value != name
     if isinstance(node, cst.Call):
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS:
+        if isinstance(func, cst.Attribute) and func.attr.value in methods:
             return True
-        if isinstance(func, cst.Name) and func.value in SEVER_FUNCS - {"print", "str", "repr"}:
+        if isinstance(func, cst.Name) and func.value in funcs:
             return True
-    return all(only_severed(c, name) for c in read_children(node))
+    return all(only_severed(c, name, methods, funcs) for c in read_children(node))
+
+
+def detach_invariant(node, name: str) -> bool:
+    """Every read of `name` here gives the same result on a detached value."""
+    return only_severed(node, name, DETACH_INVARIANT_METHODS, DETACH_INVARIANT_FUNCS)
+
+
+# Calls known to return a tensor when given one (a loss function, a tensor method, torch.*).
+TENSOR_METHODS = frozenset({"mean", "sum", "pow", "abs", "exp", "log", "sqrt", "relu", "sigmoid",
+                            "tanh", "softmax", "log_softmax", "view", "reshape", "squeeze",
+                            "unsqueeze", "flatten", "clone", "mul", "add", "sub", "div", "neg",
+                            "norm", "clamp", "float", "double", "half", "contiguous", "square"})
+TENSOR_FUNCS = frozenset({"stack", "cat", "sum", "mean", "exp", "log", "abs", "sqrt", "square",
+                          "zeros", "zeros_like", "ones", "tensor", "as_tensor"})
+
+
+def _loss_call(func) -> bool:
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    low = last.lower() if isinstance(last, str) else ""
+    return low in ("crit", "criterion", "loss_fn", "lossfn") or low.endswith(("loss", "criterion"))
+
+
+def certainly_tensor(expr, name_is_tensor, carrying=lambda e: False) -> bool:
+    """Whether `expr` always gives a tensor (so `.detach()` on it cannot fail). A model call is not
+    enough (a model may return a tuple or an output object); a tensor method that the program
+    calls on a graph-carrying value is. `name_is_tensor(name)` answers for names, `carrying(expr)`
+    whether an expression carries a graph."""
+    t = type(expr)
+    if t is cst.Name:
+        return name_is_tensor(expr.value)
+    if t is cst.Call:
+        func = expr.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in TENSOR_METHODS:
+                return carrying(func.value) or certainly_tensor(func.value, name_is_tensor, carrying)
+            if _dotted(func.value) == "torch" and func.attr.value in TENSOR_FUNCS:
+                return True
+        return _loss_call(func)
+    if t is cst.BinaryOperation:
+        return (certainly_tensor(expr.left, name_is_tensor, carrying)
+                or certainly_tensor(expr.right, name_is_tensor, carrying))
+    if t is cst.UnaryOperation:
+        return (not isinstance(expr.operator, cst.Not)
+                and certainly_tensor(expr.expression, name_is_tensor, carrying))
+    return False
 
 
 def expressions_of(node: Node) -> Optional[Iterable]:

@@ -357,43 +357,6 @@ class NameScanner:
             self.expr(stmt, out)
         return out
 
-    def function_free_names(self, node) -> Set[str]:
-        """Names a nested function or class reads from enclosing scopes (conservatively)."""
-        out = Effects()
-        if isinstance(node, cst.FunctionDef):
-            local = set(_param_names(node.params))
-        else:
-            local = set()
-        declared: Set[str] = set()
-        for eff, decl in self._walk_body(node.body):
-            out.uses |= eff.uses | eff.captured
-            out.dels |= eff.dels
-            local |= {name for name, _ in eff.defs}
-            declared |= decl
-        return (out.uses - (local - declared)) | declared
-
-    def _walk_body(self, body):
-        """Effects of every statement of a body, nested blocks included (not nested scopes)."""
-        from .cfg import header_effects, sub_blocks  # local import: cfg builds on this module
-
-        stack = [body]
-        while stack:
-            block = stack.pop()
-            for stmt in getattr(block, "body", ()):
-                if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                    for small in stmt.body:
-                        decl = set()
-                        if isinstance(small, (cst.Global, cst.Nonlocal)):
-                            decl = {n.name.value for n in small.names}
-                        yield self.small(small), decl
-                elif isinstance(stmt, cst.BaseSmallStatement):
-                    yield self.small(stmt), set()
-                else:
-                    for eff in header_effects(self, stmt):
-                        yield eff, set()
-                    if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                        stack.extend(sub_blocks(stmt))
-
 
 _COMPREHENSIONS = tuple(getattr(cst, n) for n in ("ListComp", "SetComp", "DictComp", "StarredDictComp")
                         if hasattr(cst, n))
@@ -444,3 +407,126 @@ def _dotted(node) -> str:
         return _dotted(node.value) + "." + node.attr.value
     return ""
 
+
+def flatten(container) -> list:
+    body = container.body
+    if isinstance(container, cst.SimpleStatementSuite):
+        return [(s, None, i) for i, s in enumerate(body)]
+    units = []
+    for li, st in enumerate(body):
+        if isinstance(st, cst.SimpleStatementLine):
+            units.extend((s, li, si) for si, s in enumerate(st.body))
+        else:
+            units.append((st, li, None))
+    return units
+
+
+def sub_blocks(stmt) -> list:
+    """The statement lists directly inside a compound statement (elif chains flattened)."""
+    t = type(stmt)
+    if t is cst.If:
+        blocks = [stmt.body]
+        orelse = stmt.orelse
+        while isinstance(orelse, cst.If):
+            blocks.append(orelse.body)
+            orelse = orelse.orelse
+        if orelse is not None:
+            blocks.append(orelse.body)
+        return blocks
+    if t in (cst.For, cst.While):
+        return [stmt.body] + ([stmt.orelse.body] if stmt.orelse else [])
+    if t in (cst.Try, cst.TryStar):
+        blocks = [stmt.body] + [h.body for h in stmt.handlers]
+        if stmt.orelse:
+            blocks.append(stmt.orelse.body)
+        if stmt.finalbody:
+            blocks.append(stmt.finalbody.body)
+        return blocks
+    if t is cst.Match:
+        return [c.body for c in stmt.cases]
+    if t in (cst.With, cst.FunctionDef, cst.ClassDef):
+        return [stmt.body]
+    return []
+
+
+def _pattern(scanner: NameScanner, pat, out: Effects) -> None:
+    stack = [pat]
+    while stack:
+        p = stack.pop()
+        t = type(p)
+        if t is cst.MatchAs:
+            if p.name is not None:
+                out.defs.append((p.name.value, p.name))
+            if p.pattern is not None:
+                stack.append(p.pattern)
+        elif t is cst.MatchStar:
+            if p.name is not None:
+                out.defs.append((p.name.value, p.name))
+        elif t is cst.MatchValue:
+            scanner.expr(p.value, out)
+        elif t is cst.MatchClass:
+            scanner.expr(p.cls, out)
+            stack.extend(e.value for e in p.patterns)
+            stack.extend(k.pattern for k in p.kwds)
+        elif t is cst.MatchMapping:
+            for el in p.elements:
+                scanner.expr(el.key, out)
+                stack.append(el.pattern)
+            if p.rest is not None:
+                out.defs.append((p.rest.value, p.rest))
+        elif t in (cst.MatchList, cst.MatchTuple):
+            stack.extend(e.value if isinstance(e, cst.MatchSequenceElement) else e
+                         for e in p.patterns)
+        elif t is cst.MatchOr:
+            stack.extend(e.pattern for e in p.patterns)
+
+
+def header_effects(scanner: NameScanner, stmt) -> List[Effects]:
+    """What a compound statement evaluates itself, outside its blocks (tests, targets, items)."""
+    t = type(stmt)
+    out = Effects()
+    if t is cst.If:
+        node = stmt
+        while isinstance(node, cst.If):
+            scanner.expr(node.test, out)
+            node = node.orelse
+    elif t is cst.While:
+        scanner.expr(stmt.test, out)
+    elif t is cst.For:
+        scanner.expr(stmt.iter, out)
+        scanner.target(stmt.target, out)
+    elif t is cst.With:
+        for item in stmt.items:
+            scanner.expr(item.item, out)
+            if item.asname is not None:
+                scanner.target(item.asname.name, out)
+    elif t in (cst.Try, cst.TryStar):
+        for h in stmt.handlers:
+            scanner.expr(h.type, out)
+            if h.name is not None:
+                scanner.target(h.name.name, out)
+    elif t is cst.Match:
+        scanner.expr(stmt.subject, out)
+        for case in stmt.cases:
+            _pattern(scanner, case.pattern, out)
+            scanner.expr(case.guard, out)
+    elif t in (cst.FunctionDef, cst.ClassDef):
+        _definition(scanner, stmt, out)
+    return [out]
+
+
+def _definition(scanner: NameScanner, stmt, out: Effects) -> None:
+    """A def/class statement: evaluates decorators, defaults and bases now, binds its name."""
+    for d in stmt.decorators:
+        scanner.expr(d.decorator, out)
+    if isinstance(stmt, cst.FunctionDef):
+        for p in _all_params(stmt.params):
+            scanner.expr(p.default, out)
+            if p.annotation is not None:
+                scanner.expr(p.annotation.annotation, out)
+        if stmt.returns is not None:
+            scanner.expr(stmt.returns.annotation, out)
+    else:
+        for a in list(stmt.bases) + list(stmt.keywords):
+            scanner.expr(a.value, out)
+    out.defs.append((stmt.name.value, stmt.name))

@@ -5,63 +5,114 @@ the name, in the innermost block where the name is certainly bound, and before e
 the name reaches still bound. Then every candidate point is checked against the control-flow graph:
 the name must be bound there on every path (else `del` raises NameError), nothing may read it
 afterwards (the next iteration, the loop's `else:`, code after the loop, an exception handler), and
-no normal path may reach the next iteration with the value still bound.
+no normal path may reach the next iteration with the value still bound. When several loops of a
+scope delete the same name, `reconcile` checks their `del`s together.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
 from .cfg import Block, Loop, Node, Scope
+from .facts import InsertDel, NoFix
 from .flow import UNBOUND, after, first_read, is_bound, maybe_bound, reaching
 
 
-class NoFix(Exception):
-    """The reason no `del` can be inserted safely (its text ends up in the message)."""
+class _NoFix(Exception):
+    def __init__(self, reason: NoFix) -> None:
+        self.reason = reason
 
 
-def plan_del(scope: Scope, loop: Loop, name: str) -> Tuple[Optional[List[Node]], Optional[str]]:
-    """Slots (insertion points) for `del name`, or None and the reason there is no safe fix."""
+def plan_del(scope: Scope, loop: Loop, name: str,
+             others: FrozenSet[int] = frozenset()) -> Tuple[Optional[List[Node]], Optional[NoFix]]:
+    """Slots (insertion points) for `del name`, or None and the reason there is no safe fix.
+    `others`: slots where other loops' fixes delete the same name."""
     try:
-        return _plan(scope, loop, name), None
-    except NoFix as e:
-        return None, str(e)
+        return _plan(scope, loop, name, others), None
+    except _NoFix as e:
+        return None, e.reason
 
 
-def _plan(scope: Scope, loop: Loop, name: str) -> List[Node]:
-    q = f"'{name}'"
+def safety(scope: Scope, name: str) -> Optional[NoFix]:
+    """Why no `del name` can be safe anywhere in this scope, whatever the control flow."""
     if name in scope.globals:
-        raise NoFix(f"{q} is declared global")
+        return NoFix.GLOBAL
     if name in scope.nonlocals:
-        raise NoFix(f"{q} is declared nonlocal")
+        return NoFix.NONLOCAL
     if scope.introspects:
-        raise NoFix("the scope reads its names through locals(), globals(), vars(), dir(), exec() or eval()")
+        return NoFix.INTROSPECTS
+    if scope.module is not None and scope.module.reads_frames:
+        return NoFix.READS_FRAMES
+    if scope.module is not None and scope.is_module and scope.module.reads_namespace:
+        return NoFix.READS_NAMESPACE
     if name in scope.captured:
-        raise NoFix(f"{q} is read by a nested function, lambda or generator")
+        return NoFix.CAPTURED
+    return None
+
+
+def _plan(scope: Scope, loop: Loop, name: str, others: FrozenSet[int]) -> List[Node]:
+    reason = safety(scope, name)
+    if reason is not None:
+        raise _NoFix(reason)
     state = reaching(scope, loop, name)
     slots = _after_last_use(scope, loop.body_block, name, state)
-    normal = reaching(scope, loop, name, kills=_ids(slots), exceptions=False)
+    normal = reaching(scope, loop, name, kills=_ids(slots) | others, exceptions=False)
     for c in loop.continues:
         s = normal.get(c.id)
         if is_bound(s):
             slots.append(_slot_before(scope, c))
         elif maybe_bound(s):
-            raise NoFix(f"{q} may be unbound at a 'continue'")
-    kills = _ids(slots)
+            raise _NoFix(NoFix.UNBOUND_AT_CONTINUE)
+    kills = _ids(slots) | others
     state = reaching(scope, loop, name, kills=kills)
     for s in slots:
         if not is_bound(state.get(s.id)):
-            raise NoFix(f"{q} may be unbound where 'del' would go")
-        read = first_read(s.succ + s.exc, name)
+            raise _NoFix(NoFix.UNBOUND_AT_DEL)
+        read = first_read(s.succ + s.exc, name, deleted_at=others)
         if read is not None:
-            raise NoFix(_read_reason(q, loop, read))
+            raise _NoFix(NoFix.OTHER_LOOP if read.id in others else _read_reason(loop, read))
     normal = reaching(scope, loop, name, kills=kills, exceptions=False)
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if loop.header in n.succ and n.id in normal:
             if after(n, normal[n.id], name, kills) - {UNBOUND}:
-                raise NoFix(f"{q} may be unbound at every place a 'del' could go")
+                raise _NoFix(NoFix.NO_PLACE)
     return sorted(slots, key=lambda n: n.id)
+
+
+def reconcile(retentions) -> None:
+    """Where fixes of several loops of one scope delete the same name, check each against the
+    others' `del`s (a `del` inside an inner loop leaves the name unbound for an outer loop's `del`
+    after it). A fix that clashes is dropped, with the reason, until the rest agree."""
+    groups: dict = {}
+    for r in retentions:
+        if r.slots is not None:
+            groups.setdefault((id(r.scope), r.name), []).append(r)
+    for group in groups.values():
+        changed = len(group) > 1
+        while changed:
+            changed = False
+            for r in group:
+                if r.slots is None:
+                    continue
+                others = frozenset(s.id for o in group if o is not r and o.slots for s in o.slots)
+                slots, reason = plan_del(r.scope, r.loop, r.name, others)
+                if slots is None:
+                    r.slots, r.no_fix_reason = None, NoFix.OTHER_LOOP if reason is not None else None
+                    changed = True
+
+
+def insertion(slot: Node, names: Tuple[str, ...]) -> InsertDel:
+    """The typed edit that puts `del names` at a slot: a new line, or between the small statements
+    of one line (`a = f(x); a.backward(); step()`)."""
+    block = slot.block
+    units, index = block.units, slot.index
+    if isinstance(block.container, cst.SimpleStatementSuite):
+        return InsertDel(block.container, 0, index, names, block.top)
+    if 0 < index < len(units) and units[index - 1][1] == units[index][1]:
+        return InsertDel(block.container, units[index][1], units[index][2], names, block.top)
+    line = units[index - 1][1] + 1 if index > 0 else 0
+    return InsertDel(block.container, line, None, names, block.top)
 
 
 def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
@@ -82,7 +133,7 @@ def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
         return [slot]
     unit = block.units[last][0]
     if isinstance(unit, (cst.For, cst.While)) or id(unit) not in scope.children:
-        raise NoFix(f"'{name}' may be unbound where 'del' would go")
+        raise _NoFix(NoFix.UNBOUND_AT_DEL)
     slots: List[Node] = []
     for sub in scope.children[id(unit)]:
         slots += _after_last_use(scope, sub, name, state)
@@ -93,16 +144,16 @@ def _slot_before(scope: Scope, n: Node) -> Node:
     for p in scope.nodes[: n.id][::-1]:
         if p.kind == "slot" and n in p.succ:
             return p
-    raise NoFix("internal: no slot before a 'continue'")  # pragma: no cover - every unit has one
+    raise AssertionError("no slot before a 'continue'")  # every unit has one
 
 
 def _ids(slots: List[Node]):
     return frozenset(s.id for s in slots)
 
 
-def _read_reason(q: str, loop: Loop, read: Node) -> str:
+def _read_reason(loop: Loop, read: Node) -> NoFix:
     if loop.in_else(read):
-        return f"{q} is read in the loop's 'else:'"
+        return NoFix.READ_IN_ELSE
     if loop.contains(read) or read is loop.header:
-        return f"{q} is read again before it is rebound"
-    return f"{q} is read after the loop"
+        return NoFix.READ_AGAIN
+    return NoFix.READ_AFTER

@@ -7,27 +7,25 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 """
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from .cfg import GRAD_OFF, Loop, Node, Scope, build_scope, scopes_with_loops
+from .builder import build_scope
+from .cfg import Loop, Node, Scope
+from .scopes import ModuleFacts, scopes_with_loops
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
 from .graphs import Carrying, sources
 from .names import BackwardCall, scanner_for
-from .placement import plan_del
+from .facts import FactKind, InsertDel, NoFix
+from .placement import insertion, plan_del, reconcile
 
 
 @dataclass(eq=False)
 class Retention:
-    """A name still bound, with a graph, when its loop goes round.
-
-    kind: "target" (passed to a backward in the iteration: GF001/GF002/GF003), "source" (a value
-    a backward target was computed from, e.g. the model's outputs: GF004), or "unbackwarded" (a
-    graph-carrying value in a loop that runs no backward at all: GF002)."""
+    """A name still bound, with a graph, when its loop goes round (kinds: FactKind.TARGET,
+    SOURCE or UNBACKWARDED)."""
 
     scope: Scope
     loop: Loop
@@ -35,17 +33,17 @@ class Retention:
     binding: cst.Name  # the Name node of the binding to report
     backwards: List[BackwardCall]
     slots: Optional[List[Node]]  # where `del name` goes; None when there is no safe fix
-    no_fix_reason: Optional[str]
+    no_fix_reason: Optional[NoFix]
     skips_backward: bool  # some normal path from the binding to the next iteration has no backward
-    kind: str = "target"
+    kind: FactKind = FactKind.TARGET
 
     @property
     def retain_graph(self) -> bool:
         return any(b.retain_graph for b in self.backwards)
 
     @property
-    def edits(self):
-        return None if self.slots is None else [("del", slot, self.name) for slot in self.slots]
+    def edits(self) -> Optional[List[InsertDel]]:
+        return None if self.slots is None else [insertion(s, (self.name,)) for s in self.slots]
 
     @property
     def fix_text(self):
@@ -58,8 +56,8 @@ def analyze(module: cst.Module, tree=None) -> list:
     from .accumulation import loop_accumulations
 
     scanner = scanner_for(module)
-    scopes = [build_scope(owner, scanner, top) for owner, top in scopes_with_loops(module)]
-    module_calls = ModuleCalls(module, tree)
+    facts = ModuleFacts(module, tree)
+    scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
     found: list = []
     for scope in scopes:  # all scopes first: model-like names are collected while scanning them
         for loop in scope.loops:
@@ -72,8 +70,9 @@ def analyze(module: cst.Module, tree=None) -> list:
             if has_backward:
                 found.extend(loop_sources(scope, loop, targets, carrying.outs))
             elif not _is_method(scope):
-                found.extend(loop_unbackwarded(module_calls, scope, loop, carrying.outs))
+                found.extend(loop_unbackwarded(scope, loop, carrying.outs))
             found.extend(loop_accumulations(scope, loop, carrying))
+    reconcile([f for f in found if isinstance(f, Retention)])
     return found
 
 
@@ -138,15 +137,14 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
         if var in done or var not in carrying.get(src.id, ()):
             continue
-        r = _surviving(scope, loop, src, var, "source")
+        r = _surviving(scope, loop, src, var, FactKind.SOURCE)
         if r is not None:
             done.add(var)
             out.append(r)
     return out
 
 
-def loop_unbackwarded(module_calls: "ModuleCalls", scope: Scope, loop: Loop,
-                      carrying) -> List[Retention]:
+def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
     """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
     the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
     from .accumulation import feeding_backward
@@ -164,18 +162,18 @@ def loop_unbackwarded(module_calls: "ModuleCalls", scope: Scope, loop: Loop,
         for var in sorted(n.bound & carrying.get(n.id, set())):
             if var in done:
                 continue
-            r = _surviving(scope, loop, n, var, "unbackwarded")
+            r = _surviving(scope, loop, n, var, FactKind.UNBACKWARDED)
             if r is not None:
                 done.add(var)
                 out.append(r)
     # The module-wide checks cost a walk of the whole file: only for loops with candidates.
-    if out and (_called_without_grad(module_calls, scope)
-                or _backward_elsewhere(module_calls, scope, loop)):
+    if out and (_called_without_grad(scope.module, scope)
+                or _backward_elsewhere(scope.module, scope, loop)):
         return []
     return out
 
 
-def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: str) -> Optional[Retention]:
+def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: FactKind) -> Optional[Retention]:
     if not survives(d, var, loop) or read_next_iteration(var, loop) is not None:
         return None
     if _copied(scope, loop, var):
@@ -195,7 +193,7 @@ def _is_method(scope: Scope) -> bool:
     return bool(params) and params[0].name.value in ("self", "cls")
 
 
-def _called_without_grad(module_calls: "ModuleCalls", scope: Scope) -> bool:
+def _called_without_grad(module_calls: ModuleFacts, scope: Scope) -> bool:
     """The function is called somewhere in this module inside a no_grad-like `with` block or a
     function decorated with one (`@torch.no_grad() def generate(): return self._generate()`)."""
     if not isinstance(scope.cst, cst.FunctionDef):
@@ -203,74 +201,11 @@ def _called_without_grad(module_calls: "ModuleCalls", scope: Scope) -> bool:
     return scope.cst.name.value in module_calls.under_no_grad
 
 
-def _backward_elsewhere(module_calls: "ModuleCalls", scope: Scope, loop: Loop) -> bool:
+def _backward_elsewhere(module_calls: ModuleFacts, scope: Scope, loop: Loop) -> bool:
     """The loop calls (or passes on) a function of this module that runs a backward itself (a
     train step)."""
     helpers = module_calls.running_backward
     return any((n.uses | n.calls) & helpers for n in scope.nodes[loop.body_start:loop.body_end])
-
-
-class ModuleCalls:
-    """Two module-wide facts, found by one walk of CPython's ast on first use (several times faster
-    than LibCST's tree; most modules never need it): the names called inside no_grad-like `with`
-    blocks or functions decorated with one, and the functions whose body calls a backward."""
-
-    def __init__(self, module: cst.Module, tree: Optional[ast.Module]) -> None:
-        self._module, self._tree = module, tree
-
-    @property
-    def under_no_grad(self) -> Set[str]:
-        return self._scan[0]
-
-    @property
-    def running_backward(self) -> Set[str]:
-        return self._scan[1]
-
-    @cached_property
-    def _scan(self) -> Tuple[Set[str], Set[str]]:
-        no_grad: Set[str] = set()
-        backward: Set[str] = set()
-
-        def visit(node, functions, off):
-            if isinstance(node, ast.Call):
-                name = _called_name(node.func)
-                if off:
-                    no_grad.add(name)
-                if name in ("backward", "manual_backward"):
-                    backward.update(functions)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions = functions + [node.name]
-                off = off or any(_grad_off(d) for d in node.decorator_list)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    visit(item, functions, off)
-                inner = off or any(_grad_off(i.context_expr) for i in node.items)
-                for stmt in node.body:
-                    visit(stmt, functions, inner)
-                return
-            for child in ast.iter_child_nodes(node):
-                visit(child, functions, off)
-
-        tree = self._tree if self._tree is not None else ast.parse(self._module.code)
-        visit(tree, [], False)
-        return no_grad, backward
-
-
-def _called_name(func) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-
-
-def _grad_off(expr) -> bool:
-    """`torch.no_grad()`, `inference_mode()`, `set_grad_enabled(False)` (as engine/cfg.py decides
-    on LibCST nodes; this is the same test on CPython's ast)."""
-    if isinstance(expr, ast.Call):
-        last = _called_name(expr.func)
-        if last in GRAD_OFF:
-            return not (expr.args and isinstance(expr.args[0], ast.Constant)
-                        and expr.args[0].value is False)
-        return (last == "set_grad_enabled" and bool(expr.args)
-                and isinstance(expr.args[0], ast.Constant) and expr.args[0].value is False)
-    return _called_name(expr) in GRAD_OFF
 
 
 def _copied(scope: Scope, loop: Loop, name: str) -> bool:

@@ -1,36 +1,34 @@
-"""Applies the engine's `del` plans to the tree. Where they go is decided in engine/placement.py;
-this module only edits statement lists, keeping everything else byte for byte."""
+"""Applies the engine's typed edits to the tree (engine/facts.py: InsertDel, WrapDetach). Where they
+go is decided in engine/placement.py and engine/accumulation.py; this module only edits statement
+lists and wraps expressions, keeping everything else byte for byte."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import libcst as cst
 
-from ..engine.cfg import flatten
+from ..engine.facts import InsertDel, WrapDetach
 
 
 def apply_edits(module: cst.Module, edits) -> cst.Module:
-    """`edits`: ("del", slot, name) inserts `del name` at a slot (names meeting at one slot share
-    one `del a, b`); ("detach", expression, top) wraps an expression in `.detach()`."""
-    by_block: Dict[int, Dict[int, List[str]]] = {}
-    detach: Dict[int, bool] = {}
+    """Apply `edits`; `del`s meeting at one place share one statement (`del a, b`)."""
+    inserts: Dict[int, Dict[Tuple[int, object], List[str]]] = {}
+    detach = set()
     tops = set()
     for edit in edits:
-        if edit[0] == "del":
-            _, slot, name = edit
-            names = by_block.setdefault(id(slot.block.container), {}).setdefault(slot.index, [])
-            if name not in names:
-                names.append(name)
-            tops.add(id(slot.block.top))
-        else:
-            _, expr, top = edit
-            detach[id(expr)] = True
-            tops.add(id(top))
+        if isinstance(edit, InsertDel):
+            names = inserts.setdefault(id(edit.block), {}).setdefault((edit.line, edit.small), [])
+            names.extend(n for n in edit.names if n not in names)
+        elif isinstance(edit, WrapDetach):
+            detach.add(id(edit.expr))
+        else:  # pragma: no cover - the engine makes no other edit
+            raise TypeError(f"unknown edit {edit!r}")
+        tops.add(id(edit.top))
     if not tops:
         return module
     # Only the module-level statements that hold an edit are walked and rebuilt.
-    inserter = _Inserter(by_block, detach)
-    body = [stmt.visit(inserter) if id(stmt) in tops else stmt for stmt in module.body]
+    editor = _Editor(inserts, detach)
+    body = [stmt.visit(editor) if id(stmt) in tops else stmt for stmt in module.body]
     return module.with_changes(body=body)
 
 
@@ -46,10 +44,10 @@ def _detached(expr: cst.BaseExpression) -> cst.Call:
     return cst.Call(func=cst.Attribute(value=expr, attr=cst.Name("detach")))
 
 
-class _Inserter(cst.CSTTransformer):
-    def __init__(self, by_block: Dict[int, Dict[int, List[str]]], detach: Dict[int, bool]) -> None:
+class _Editor(cst.CSTTransformer):
+    def __init__(self, inserts, detach) -> None:
         super().__init__()
-        self.by_block = by_block
+        self.inserts = inserts
         self.detach = detach
 
     def on_leave(self, original, updated):
@@ -59,30 +57,26 @@ class _Inserter(cst.CSTTransformer):
         return updated
 
     def leave_IndentedBlock(self, original, updated):
-        inserts = self.by_block.get(id(original))
-        if not inserts:
+        places = self.inserts.get(id(original))
+        if not places:
             return updated
-        units = flatten(original)
         body = list(updated.body)
-        for index in sorted(inserts, reverse=True):  # from the end, so earlier indices stay valid
-            stmt = _del(inserts[index])
-            if 0 < index < len(units) and units[index - 1][1] == units[index][1]:
-                # Between two statements of one line (`a = f(x); a.backward(); step()`).
-                line_no, small = units[index][1], units[index][2]
-                line = body[line_no]
-                smalls = list(line.body)
-                smalls.insert(small, stmt)
-                body[line_no] = line.with_changes(body=smalls)
+        # From the end, so that earlier indices stay valid.
+        for (line, small), names in sorted(places.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0),
+                                           reverse=True):
+            if small is None:
+                body.insert(line, cst.SimpleStatementLine(body=[_del(names)]))
             else:
-                at = units[index - 1][1] + 1 if index > 0 else 0
-                body.insert(at, cst.SimpleStatementLine(body=[stmt]))
+                smalls = list(body[line].body)
+                smalls.insert(small, _del(names))
+                body[line] = body[line].with_changes(body=smalls)
         return updated.with_changes(body=body)
 
     def leave_SimpleStatementSuite(self, original, updated):
-        inserts = self.by_block.get(id(original))
-        if not inserts:
+        places = self.inserts.get(id(original))
+        if not places:
             return updated
         smalls = list(updated.body)
-        for index in sorted(inserts, reverse=True):
-            smalls.insert(index, _del(inserts[index]))
+        for (_, small), names in sorted(places.items(), key=lambda kv: kv[0][1], reverse=True):
+            smalls.insert(small, _del(names))
         return updated.with_changes(body=smalls)

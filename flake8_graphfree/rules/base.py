@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from ..engine.facts import NoFix
+
 
 @dataclass(frozen=True)
 class Example:
@@ -22,8 +24,8 @@ class Finding:
     col: int  # 0-based, as flake8 wants it
     message: str  # without the code
     fixable: bool
-    edits: list = field(default_factory=list)  # engine edits, for the fixer
-    reason: Optional[str] = None  # why there is no autofix, with the name as NAME (for counts)
+    edits: list = field(default_factory=list)  # engine edits (InsertDel, WrapDetach), for the fixer
+    reason: Optional[NoFix] = None  # why there is no autofix
     fix_text: Tuple[str, str] = ("", "")  # what the fix does: (done, to do)
 
     @property
@@ -63,4 +65,4 @@ class Rule:
             if r.edits is not None:
                 yield r, f"{cls.kept(r)}; {cls.fix_hint(r)}", True
             else:
-                yield r, f"{cls.kept(r)}; no autofix: {r.no_fix_reason}", False
+                yield r, f"{cls.kept(r)}; no autofix: {r.no_fix_reason.text(r.name)}", False

@@ -7,6 +7,7 @@ keep is the graph's nodes, the saved tensors being freed by backward.
 """
 from __future__ import annotations
 
+from ..engine.facts import FactKind
 from .base import Example, Rule
 
 
@@ -17,7 +18,7 @@ class GF001(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind == "target" and not r.retain_graph and not r.skips_backward
+        return r.kind is FactKind.TARGET and not r.retain_graph and not r.skips_backward
 
     @classmethod
     def kept(cls, r) -> str:

@@ -8,6 +8,7 @@ tensor (activations) while the next forward runs.
 """
 from __future__ import annotations
 
+from ..engine.facts import FactKind
 from .base import Example, Rule
 
 
@@ -18,12 +19,12 @@ class GF002(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind == "unbackwarded" or (
-            r.kind == "target" and r.skips_backward and not r.retain_graph)
+        return r.kind is FactKind.UNBACKWARDED or (
+            r.kind is FactKind.TARGET and r.skips_backward and not r.retain_graph)
 
     @classmethod
     def kept(cls, r) -> str:
-        if r.kind == "unbackwarded":
+        if r.kind is FactKind.UNBACKWARDED:
             return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
                     "(saved tensors included: this loop never runs backward; "
                     "run it under 'with torch.no_grad():' if it only evaluates)")

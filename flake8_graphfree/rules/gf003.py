@@ -5,6 +5,7 @@ A backward target that survives into the next iteration after `backward(retain_g
 """
 from __future__ import annotations
 
+from ..engine.facts import FactKind
 from .base import Example, Rule
 
 
@@ -15,7 +16,7 @@ class GF003(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind == "target" and r.retain_graph
+        return r.kind is FactKind.TARGET and r.retain_graph
 
     @classmethod
     def kept(cls, r) -> str:

@@ -9,6 +9,7 @@ before the backward, where it can lower the backward's peak.
 """
 from __future__ import annotations
 
+from ..engine.facts import FactKind
 from .base import Example, Rule
 
 
@@ -19,7 +20,7 @@ class GF004(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind == "source"
+        return r.kind is FactKind.SOURCE
 
     @classmethod
     def kept(cls, r) -> str:

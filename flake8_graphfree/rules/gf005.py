@@ -7,6 +7,7 @@ Facts: engine/accumulation.py.
 """
 from __future__ import annotations
 
+from ..engine.facts import FactKind
 from .base import Example, Rule
 
 
@@ -17,7 +18,7 @@ class GF005(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return getattr(r, "kind", None) == "accumulate"
+        return r.kind is FactKind.ACCUMULATE
 
     @classmethod
     def kept(cls, r) -> str:

@@ -3,7 +3,7 @@ import textwrap
 
 import libcst as cst
 
-from flake8_graphfree.engine.cfg import build_scope
+from flake8_graphfree.engine.builder import build_scope
 from flake8_graphfree.engine.flow import (UNBOUND, first_read, is_bound, maybe_bound,
                                           read_next_iteration, reaching, survives)
 from flake8_graphfree.engine.names import NameScanner

@@ -29,7 +29,7 @@ def read_by_closure(model, loader, hooks):
 
 def read_by_lambda(model, loader, hooks):
     for x in loader:
-        loss = model(x)  # GF001: no autofix: 'loss' is read by a nested function, lambda
+        loss = model(x)  # GF001: no autofix: 'loss' is read by a nested function, class, lambda
         loss.backward()
         hooks.append(lambda: loss.item())
 

@@ -1,0 +1,182 @@
+"""Who can see a name: scope discovery, the names nested code reads, and module-wide facts.
+
+- `scopes_with_loops`: the module and every function (methods, nested functions) with a loop.
+- `free_names`: the names a nested function, class, lambda or generator reads from the scopes
+  around it, at any depth (a method of a class in a function reads the function's names).
+- `ModuleFacts`: facts that need the whole module: which functions are called under no_grad,
+  which run a backward, and whether anything reads variables behind the analysis's back (frames'
+  locals, the module's namespace).
+"""
+from __future__ import annotations
+
+import ast
+from functools import cached_property
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from .gradmode import NOT_LITERAL, grad_mode
+from .names import NameScanner, _param_names, header_effects, sub_blocks
+
+# Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
+FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
+                         "_getframe", "currentframe", "getouterframes", "getinnerframes",
+                         "settrace", "setprofile", "getframeinfo"})
+FRAME_INSPECT = frozenset({"stack", "trace"})  # inspect.stack(), inspect.trace()
+# Reading the module's global names by name: globals(), eval/exec, vars(module), sys.modules.
+NAMESPACE_CALLS = frozenset({"globals", "eval", "exec", "vars", "__import__"})
+
+
+def free_names(scanner: NameScanner, node, memo: Dict[int, Set[str]]) -> Set[str]:
+    """Names `node` (a nested FunctionDef or ClassDef) reads from enclosing scopes, conservatively:
+    its own reads that are not its locals, plus those of everything nested in it. A class's own
+    names are not visible to its methods, so they do not hide the methods' reads."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    local = set(_param_names(node.params)) if isinstance(node, cst.FunctionDef) else set()
+    reads: Set[str] = set()
+    declared: Set[str] = set()
+    nested: Set[str] = set()
+    stack = [node.body]
+    while stack:
+        block = stack.pop()
+        for stmt in getattr(block, "body", ()):
+            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                smalls = stmt.body
+            elif isinstance(stmt, cst.BaseSmallStatement):
+                smalls = [stmt]
+            else:
+                smalls = []
+                for eff in header_effects(scanner, stmt):
+                    reads |= eff.uses | eff.captured
+                    local |= {name for name, _ in eff.defs}
+                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                    nested |= free_names(scanner, stmt, memo)
+                else:
+                    stack.extend(sub_blocks(stmt))
+            for small in smalls:
+                if isinstance(small, (cst.Global, cst.Nonlocal)):
+                    declared |= {n.name.value for n in small.names}
+                eff = scanner.small(small)
+                reads |= eff.uses | eff.captured
+                local |= {name for name, _ in eff.defs}
+    hidden = local - declared
+    found = (reads - hidden) | declared | (nested if isinstance(node, cst.ClassDef) else nested - hidden)
+    memo[key] = found
+    return found
+
+
+class ModuleFacts:
+    """Module-wide facts, found by one walk of CPython's ast on first use (several times faster
+    than LibCST's tree; most modules never need it)."""
+
+    def __init__(self, module: cst.Module, tree: Optional[ast.Module]) -> None:
+        self._module, self._tree = module, tree
+
+    @property
+    def under_no_grad(self) -> Set[str]:
+        """Names called inside a no_grad-like `with` block or a function decorated with one."""
+        return self._scan[0]
+
+    @property
+    def running_backward(self) -> Set[str]:
+        """Functions whose body calls a backward."""
+        return self._scan[1]
+
+    @property
+    def reads_frames(self) -> bool:
+        """Some code reads frames' local variables: no local name can be deleted safely."""
+        return self._scan[2]
+
+    @property
+    def reads_namespace(self) -> bool:
+        """Some code reads the module's global names by name: no module-level name can be."""
+        return self._scan[3]
+
+    @cached_property
+    def _scan(self) -> Tuple[Set[str], Set[str], bool, bool]:
+        no_grad: Set[str] = set()
+        backward: Set[str] = set()
+        frames = namespace = False
+        tree = self._tree if self._tree is not None else ast.parse(self._module.code)
+        stack = [(tree, (), False)]
+        while stack:
+            node, functions, off = stack.pop()
+            if isinstance(node, ast.Call):
+                name = _called_name(node.func)
+                if off:
+                    no_grad.add(name)
+                if name in ("backward", "manual_backward"):
+                    backward.update(functions)
+                if name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions):
+                    namespace = True
+            elif isinstance(node, ast.Attribute):
+                frames |= node.attr in FRAME_NAMES or (
+                    node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
+                    and node.value.id == "inspect")
+                namespace |= node.attr in ("modules", "__dict__") and isinstance(
+                    node.value, ast.Name) and node.value.id == "sys"
+            elif isinstance(node, ast.Name):
+                frames |= node.id in FRAME_NAMES
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = {a.name for a in node.names} | {getattr(node, "module", None) or ""}
+                frames |= bool(names & FRAME_NAMES)
+                namespace |= "__main__" in names
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions = functions + (node.name,)
+                off = off or any(_grad_mode(d) is False for d in node.decorator_list)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                stack.extend((item, functions, off) for item in node.items)
+                for item in node.items:
+                    mode = _grad_mode(item.context_expr)
+                    if mode is not None:
+                        off = not mode
+                stack.extend((stmt, functions, off) for stmt in node.body)
+                continue
+            stack.extend((child, functions, off) for child in ast.iter_child_nodes(node))
+        return no_grad, backward, frames, namespace
+
+
+def _called_name(func) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _grad_mode(expr) -> Optional[bool]:
+    """`gradmode.grad_mode` of a CPython ast `with` item or decorator."""
+    first = NOT_LITERAL
+    if isinstance(expr, ast.Call):
+        if expr.args and isinstance(expr.args[0], ast.Constant) and isinstance(expr.args[0].value, bool):
+            first = expr.args[0].value
+        expr = expr.func
+    return grad_mode(_called_name(expr), first)
+
+
+def scopes_with_loops(module: cst.Module) -> List[tuple]:
+    """(scope, top-level statement holding it) for the module, if it has a loop of its own, and for
+    every function (methods and nested functions too) that has one. Class bodies are not scopes we
+    analyse (their names become attributes); the methods in them are."""
+    found: List[tuple] = []
+    module_has_loop = False
+    for top in module.body:
+        module_has_loop |= _scan([top], top, found)
+    if module_has_loop:
+        found.insert(0, (module, None))
+    return found
+
+
+def _scan(stmts, top, found) -> bool:
+    """Whether `stmts` hold a loop of their own scope; records the nested functions that do."""
+    has_loop = False
+    for st in stmts:
+        if isinstance(st, (cst.For, cst.While)):
+            has_loop = True
+        if isinstance(st, cst.FunctionDef):
+            if _scan(st.body.body, top, found):
+                found.append((st, top))
+        elif isinstance(st, cst.ClassDef):
+            _scan(st.body.body, top, found)
+        elif not isinstance(st, cst.SimpleStatementLine):
+            for b in sub_blocks(st):
+                has_loop |= _scan(b.body, top, found)
+    return has_loop
