@@ -29,8 +29,13 @@ def main() -> int:
         for i in range(ns.runs):
             out = Path(tmp) / f"run{i}.json"
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "flake8_graphfree.harness.verify", *ns.paths,
-                            "--device", "cpu", "--json", str(out)], capture_output=True)
+            proc = subprocess.run([sys.executable, "-m", "flake8_graphfree.harness.verify",
+                                   *ns.paths, "--device", "cpu", "--json", str(out)],
+                                  capture_output=True)
+            if not out.exists():
+                tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                seen.setdefault("(graphfree-verify itself)", []).append(("crashed", " ".join(tail)))
+                continue
             for r in json.loads(out.read_text())["results"]:
                 seen.setdefault(r["script"], []).append((r["verdict"], r["reason"]))
             print(f"run {i + 1}/{ns.runs}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -123,7 +123,8 @@ def _findings(module: cst.Module, retentions, pairs) -> List[Finding]:
             line, col = positions[r.binding]
             edits = r.edits if fixable else []
             reason = None if fixable else r.no_fix_reason
-            out.append(Finding(rule.code, line, col, message, fixable, edits, reason, r.fix_text))
+            out.append(Finding(rule.code, line, col, message, fixable, edits, reason, r.fix_text,
+                               r.name))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
 

@@ -16,7 +16,7 @@ import libcst as cst
 
 from .cfg import Block, Loop, Node, Scope
 from .facts import InsertDel, NoFix
-from .flow import UNBOUND, after, first_read, is_bound, maybe_bound, reaching
+from .flow import UNBOUND, bypasses, first_read, is_bound, maybe_bound, reaching
 
 
 class _NoFix(Exception):
@@ -72,11 +72,11 @@ def _plan(scope: Scope, loop: Loop, name: str, others: FrozenSet[int]) -> List[N
         read = first_read(s.succ + s.exc, name, deleted_at=others)
         if read is not None:
             raise _NoFix(NoFix.OTHER_LOOP if read.id in others else _read_reason(loop, read))
-    normal = reaching(scope, loop, name, kills=kills, exceptions=False)
+    # The same question that found the retention (flow.survives), asked of every binding: can the
+    # next iteration be reached without passing one of the `del`s?
     for n in scope.nodes[loop.body_start:loop.body_end]:
-        if loop.header in n.succ and n.id in normal:
-            if after(n, normal[n.id], name, kills) - {UNBOUND}:
-                raise _NoFix(NoFix.NO_PLACE)
+        if name in n.bound and bypasses(n, name, loop, through=kills):
+            raise _NoFix(NoFix.NO_PLACE)
     return sorted(slots, key=lambda n: n.id)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from .. import might_have_findings
-from ..lint import analysis_mode, parse_checked
+from ..lint import analysis_mode, parse, parse_checked
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
@@ -36,31 +36,42 @@ class FixResult:
 
 def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None) -> FixResult:
     """Apply every safe fix of the `selected` codes (default: all) that noqa does not silence.
-    Raises lint.SourceError on input that cannot be analysed, and FixError if the result does not
-    re-parse, still has a fixable finding, or lost one."""
+    `unfixed` are the findings left in the fixed text. Raises lint.SourceError on input that
+    cannot be analysed, and FixError if the result does not re-parse or still has a fixable
+    finding."""
     if not might_have_findings(source):
         return FixResult(source, source)
     with analysis_mode():
         return _fix(source, selected)
 
 
+ROUNDS = 3  # one fix can make another possible (a clash between loops resolved, a graph unmasked)
+
+
 def _fix(source: bytes, select) -> FixResult:
+    """Fix, re-analyse the text as written, and fix again until nothing fixable is left. What is
+    left (`unfixed`) is what the fixed file reports: a finding can appear when a `.detach()`
+    stops another holder from masking it."""
     module, tree = parse_checked(source)
     found = _reported(module, tree, source, select)
-    fixed = [f for f in found if f.fixable]
-    unfixed = [f for f in found if not f.fixable]
-    if not fixed:
-        return FixResult(source, source, [], unfixed, module.encoding)
-    new_module = apply_edits(module, [e for f in fixed for e in f.edits])
-    new = new_module.bytes
-    try:
-        new_tree = ast.parse(new)
-    except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
-        raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-    again = _reported(new_module, new_tree, new, select)
-    if any(f.fixable for f in again) or len(again) != len(unfixed):
-        raise FixError("the fixed text does not have exactly the findings left without autofix")
-    return FixResult(source, new, fixed, unfixed, module.encoding)
+    fixed: List[Finding] = []
+    new = source
+    for _ in range(ROUNDS):
+        todo = [f for f in found if f.fixable]
+        if not todo:
+            break
+        fixed += todo
+        module = apply_edits(module, [e for f in todo for e in f.edits])
+        new = module.bytes
+        try:
+            tree = ast.parse(new)
+        except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
+            raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
+        module = parse(new)
+        found = _reported(module, tree, new, select)
+    if any(f.fixable for f in found):
+        raise FixError(f"a fix is still pending after {ROUNDS} rounds")
+    return FixResult(source, new, fixed, found, module.encoding)
 
 
 def _reported(module, tree, source: bytes, select) -> List[Finding]:

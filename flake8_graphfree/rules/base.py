@@ -27,6 +27,7 @@ class Finding:
     edits: list = field(default_factory=list)  # engine edits (InsertDel, WrapDetach), for the fixer
     reason: Optional[NoFix] = None  # why there is no autofix
     fix_text: Tuple[str, str] = ("", "")  # what the fix does: (done, to do)
+    name: str = ""  # the name the finding is about
 
     @property
     def text(self) -> str:
