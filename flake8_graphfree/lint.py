@@ -13,6 +13,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
 
 from .engine import analyze
+from .errors import failure_reason, one_line as _reason
 from .rules import RULES
 from .rules.base import Finding
 
@@ -40,12 +41,13 @@ def parse_checked(source: bytes) -> Tuple[cst.Module, ast.Module]:
         where = f" (line {e.lineno})" if e.lineno else ""
         raise SourceError(f"cannot parse: {e.msg}{where}") from None
     except (ValueError, RecursionError, MemoryError) as e:
-        raise SourceError(f"cannot parse: {_reason(e)}") from None
+        deep = isinstance(e, RecursionError)
+        raise SourceError(f"cannot parse: {'too deeply nested' if deep else _reason(e)}") from None
     check_depth(tree)
     try:
         return parse(source), tree
     except Exception as e:  # noqa: BLE001 - LibCST rejects a few things CPython accepts
-        raise SourceError(f"cannot parse: {_reason(e)}") from None
+        raise SourceError(failure_reason(e)) from None
 
 
 MAX_DEPTH = 1000  # LibCST's native parser slows quadratically, then crashes, past a few thousand
@@ -62,13 +64,6 @@ def check_depth(tree: ast.Module) -> None:
         if depth > MAX_DEPTH:
             raise SourceError("cannot parse: too deeply nested")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-
-
-def _reason(e: BaseException) -> str:
-    if isinstance(e, RecursionError):
-        return "too deeply nested"
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 @contextmanager
@@ -104,29 +99,23 @@ def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
 
 def findings(module: cst.Module, tree: Optional[ast.Module] = None) -> List[Finding]:
     """Every rule's findings, sorted. `tree` (CPython's ast of the same text), when the caller has
-    it, saves a parse and lets positions be found without generating the whole file's code."""
+    it, saves the module-wide scan a parse."""
     with analysis_mode():
-        retentions = analyze(module, tree)
-        if not retentions:
+        facts = analyze(module, tree)
+        if not facts:
             return []
-        return _findings(module, retentions, _pairs(module, tree))
-
-
-def _findings(module: cst.Module, retentions, pairs) -> List[Finding]:
-    wanted = {r.binding for r in retentions}
-    positions = locate_with_ast(module, pairs, retentions) if pairs is not None else None
-    if positions is None or len(positions) != len(wanted):
-        positions = locate(module, wanted)
-    out = []
-    for rule in RULES:
-        for r, message, fixable in rule.check(retentions):
-            line, col = positions[r.binding]
-            edits = r.edits if fixable else []
-            reason = None if fixable else r.no_fix_reason
-            out.append(Finding(rule.code, line, col, message, fixable, edits, reason, r.fix_text,
-                               r.name))
-    out.sort(key=lambda f: (f.line, f.col, f.code))
-    return out
+        # Positions come from the tree that was analysed, and only for the nodes reported.
+        positions = locate(module, {f.binding for f in facts})
+        out = []
+        for rule in RULES:
+            for r, message, fixable in rule.check(facts):
+                line, col = positions[r.binding]
+                edits = r.edits if fixable else []
+                reason = None if fixable else r.no_fix_reason
+                out.append(Finding(rule.code, line, col, message, fixable, edits, reason,
+                                   r.fix_text, r.name))
+        out.sort(key=lambda f: (f.line, f.col, f.code))
+        return out
 
 
 class _Found(Exception):
@@ -179,52 +168,3 @@ def locate(module: cst.Module, nodes: Set[cst.CSTNode]) -> Dict[cst.CSTNode, Tup
     except _Found:
         pass
     return state.found
-
-
-def _pairs(module: cst.Module, tree: Optional[ast.Module]):
-    """(LibCST top-level statement, first line, last line) from CPython's ast, or None if the two
-    trees do not line up. One LibCST line `a; b` is two ast statements."""
-    if tree is None:
-        return None
-    pairs = []
-    statements = iter(tree.body)
-    for stmt in module.body:
-        count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
-        first = last = next(statements, None)
-        for _ in range(count - 1):
-            last = next(statements, None)
-        if first is None or last is None:
-            return None
-        decorators = getattr(first, "decorator_list", None)
-        start = min(d.lineno for d in decorators) if decorators else first.lineno
-        pairs.append((stmt, start, last.end_lineno or start))
-    if next(statements, None) is not None:
-        return None
-    return pairs
-
-
-def locate_with_ast(module: cst.Module, pairs, retentions):
-    """`locate`, generating only the top-level statements that hold a wanted node.
-
-    CPython's ast gives the line of each top-level statement's first token; LibCST's statement
-    starts with its leading blank and comment lines (and its first decorator's), which we count."""
-    by_top: Dict[int, Set[cst.CSTNode]] = {}
-    for r in retentions:
-        by_top.setdefault(id(r.loop.body_block.top), set()).add(r.binding)
-    found: Dict[cst.CSTNode, Tuple[int, int]] = {}
-    for stmt, line, _ in pairs:
-        wanted = by_top.get(id(stmt))
-        if not wanted:
-            continue
-        before = len(stmt.leading_lines)
-        if getattr(stmt, "decorators", None):
-            before += len(stmt.decorators[0].leading_lines)
-        state = _Locator(default_indent=module.default_indent,
-                         default_newline=module.default_newline, wanted=wanted,
-                         line=line - before)
-        try:
-            stmt._codegen(state)
-        except _Found:
-            pass
-        found.update(state.found)
-    return found

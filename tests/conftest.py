@@ -8,9 +8,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(args, stdin=None, cwd=None, timeout=120):
+def run(args, stdin=None, cwd=None, timeout=120, env=None):
     """Run a command the way a user would, from the project's environment."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     return subprocess.run(args, input=stdin, capture_output=True, cwd=cwd, env=env, timeout=timeout)
 
 

@@ -58,8 +58,10 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     except FixError as e:
         report.error = f"internal error, file left unchanged: {e}"
         return report
-    except RecursionError:
-        report.error = "too deeply nested to analyse, skipped"
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback; the run goes on
+        from ..errors import failure_reason
+
+        report.error = failure_reason(e)
         return report
     report.fixed = [(f.line, f.col, f.code, f.fix_text) for f in result.fixed]
     report.unfixed = [(f.line, f.col, f.code, f.message, f.reason) for f in result.unfixed]
@@ -144,6 +146,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"graphfree-fix: error: {e}", file=sys.stderr)
         return 2
     mode = "diff" if args.diff else "check" if args.check else "fix"
+    try:
+        from .. import fix  # noqa: F401 - fail once, clearly, if the engine cannot load
+    except ImportError as e:
+        print(f"graphfree-fix: error: the analysis engine cannot load: {e}", file=sys.stderr)
+        return 2
     if stdin:
         return _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
     return _files(paths, mode, settings, args.jobs, args.quiet)
@@ -213,13 +220,20 @@ def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) 
 
 def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
     from ..fix import FixError, fix_source
+    from ..errors import failure_reason
     from ..lint import SourceError
 
     source = sys.stdin.buffer.read()
     try:
         result = fix_source(source, settings.selected)
     except (SourceError, FixError) as e:
-        print(f"{name}: error: {e}", file=sys.stderr)
+        error = str(e)
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback
+        error = failure_reason(e)
+    else:
+        error = None
+    if error is not None:
+        print(f"{name}: error: {error}", file=sys.stderr)
         if mode == "fix":
             sys.stdout.buffer.write(source)  # an editor's fix-on-save must not lose the buffer
         return 2

@@ -2,7 +2,9 @@
 
 It analyses the lines flake8 hands it (so stdin and editors work) and never opens the file. noqa,
 selection and output formats are flake8's. A file LibCST cannot parse yields nothing here: flake8
-reports E999 for it.
+reports E999 for it. Anything else that stops the analysis (LibCST refusing code CPython
+accepts, a LibCST upgrade breaking an import, a bug of ours) is reported as one finding,
+`GF000 could not analyse this file: <reason>`, on line 1, never swallowed.
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ class GraphFreeChecker:
         source = "".join(self.lines)
         if not might_have_findings(source):
             return
-        from ..lint import lint_text  # LibCST is imported only for files that need it
-
         try:
+            from ..lint import lint_text  # LibCST is imported only for files that need it
+
             found = lint_text(source, self.tree)
-        except RecursionError:  # pathologically nested code: skip rather than crash flake8
-            return
-        except Exception:  # noqa: BLE001 - what LibCST cannot parse, flake8 reports (E999)
+        except Exception as e:  # noqa: BLE001 - every failure is shown, none is a silent pass
+            from ..errors import failure_reason
+
+            yield 1, 0, f"GF000 could not analyse this file: {failure_reason(e)}", type(self)
             return
         for f in found:
             yield f.line, f.col, f.text, type(self)
