@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import signal
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +19,7 @@ from typing import Iterable, List, Optional
 
 from .. import __version__
 from .config import ConfigError, Settings, load, parse_codes
-from .files import discover, write_atomic
+from .files import WriteRefused, discover, write_atomic
 
 PROGRESS_MIN_FILES = 300
 
@@ -70,7 +71,9 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
         report.diff = _diff(path, result)
     if result.changed and mode == "fix":
         try:
-            write_atomic(path, result.new_source)
+            write_atomic(path, result.new_source, expected=source)
+        except WriteRefused as e:
+            report.error = f"cannot write: {e}"
         except OSError as e:
             report.error = f"cannot write: {e.strerror or e}"
     return report
@@ -83,11 +86,22 @@ def _diff(path: str, result) -> str:
     return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the run like Ctrl-C does: through the exception handlers, so that no temporary
+    file is left behind."""
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def run(paths: List[str], work, jobs: int) -> Iterable[FileReport]:
     """Reports in the order of `paths`, whatever `jobs` is."""
     if jobs > 1 and len(paths) > 1:
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(paths)),
+                                     initializer=_stop_on_sigterm) as pool:
                 chunk = 4  # small: files with training loops cluster in a few folders
                 yield from pool.map(work, paths, chunksize=chunk)
             return
@@ -125,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    _stop_on_sigterm()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -151,18 +166,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ImportError as e:
         print(f"graphfree-fix: error: the analysis engine cannot load: {e}", file=sys.stderr)
         return 2
-    if stdin:
-        return _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
-    return _files(paths, mode, settings, args.jobs, args.quiet)
+    try:
+        if stdin:
+            return _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
+        return _files(paths, mode, settings, args.jobs, args.quiet)
+    except KeyboardInterrupt:
+        print("graphfree-fix: interrupted; files not yet written are left as they were",
+              file=sys.stderr)
+        return 130
 
 
 def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bool) -> int:
-    found = list(discover(paths, settings.exclude, settings.root))
+    unlisted: List[tuple] = []
+    found, seen = [], set()
+    for path, exists in discover(paths, settings.exclude, settings.root, unlisted):
+        real = os.path.realpath(path)
+        if real not in seen:  # a link and its target, or a file named twice: fixed once
+            seen.add(real)
+            found.append((path, exists))
     files = [p for p, _ in found]
     scanned = sum(exists for _, exists in found)
     out = sys.stderr if mode == "diff" else sys.stdout  # with --diff, stdout is the diff alone
     progress = (not quiet and len(files) > PROGRESS_MIN_FILES and sys.stderr.isatty())
-    errors = changed = fixes = 0
+    for folder, why in unlisted:
+        print(f"{folder}: error: {why}", file=sys.stderr)
+    errors = len(unlisted)
+    changed = fixes = 0
     reasons: Counter = Counter()
     work = partial(process, mode=mode, settings=settings)
     for done, r in enumerate(run(files, work, jobs), 1):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 import tempfile
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "build", "dist",
              "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".eggs"}
@@ -22,12 +23,18 @@ def excluded(path: str, patterns: List[str], root: str) -> bool:
     return any(fnmatch.fnmatch(c, p.rstrip("/")) for c in candidates for p in patterns)
 
 
-def discover(paths: List[str], exclude: List[str] = (), root: str = ".") -> Iterator[Tuple[str, bool]]:
+def discover(paths: List[str], exclude: List[str] = (), root: str = ".",
+             errors: Optional[List[Tuple[str, str]]] = None) -> Iterator[Tuple[str, bool]]:
     """Yield (path, exists) for files given and `.py` files under folders given, in sorted order.
-    Files named explicitly are taken even when excluded only if they are not matched."""
+    Files named explicitly are taken even when excluded only if they are not matched. A folder
+    that cannot be listed is appended to `errors` as (path, reason), never skipped silently."""
+    def failed(e: OSError) -> None:
+        if errors is not None:
+            errors.append((e.filename or "?", f"cannot list: {e.strerror or e}"))
+
     for path in paths:
         if os.path.isdir(path):
-            for top, dirs, files in os.walk(path):
+            for top, dirs, files in os.walk(path, onerror=failed):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
                                  and not os.path.exists(os.path.join(top, d, "pyvenv.cfg"))
                                  and not excluded(os.path.join(top, d), exclude, root))
@@ -39,21 +46,72 @@ def discover(paths: List[str], exclude: List[str] = (), root: str = ".") -> Iter
             yield path, os.path.isfile(path)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write to a temporary file beside `path`, keep its permissions, then rename over it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".graphfree-", suffix=".tmp")
+class WriteRefused(Exception):
+    """The file is left as it is; the text says why (after 'cannot write: ')."""
+
+
+_TEMP = re.compile(r"\.graphfree-(\d+)-.*\.tmp$")
+
+
+def write_atomic(path: str, data: bytes, expected: bytes) -> None:
+    """Replace the file at `path` with `data`, as an editor would, or refuse and leave it alone.
+
+    - A symbolic link stays a link: its target is written.
+    - The new text goes to a temporary file beside the target (named with this process's id),
+      gets the target's owner, group and mode (set-uid bits included), then is renamed over it.
+    - A read-only file is refused, and so is a file whose bytes are no longer `expected` (an edit
+      saved while this run was going).
+    - Temporary files left by runs that were killed (their process is gone) are removed.
+    """
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    if not st.st_mode & 0o222:
+        raise WriteRefused("read-only")
+    folder = os.path.dirname(real)
+    _remove_stale(folder)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".graphfree-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except PermissionError:
+                raise WriteRefused("the file's owner or group could not be kept") from None
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which clears set-uid bits
+        with open(real, "rb") as f:
+            if f.read() != expected:
+                raise WriteRefused("the file changed while it was being fixed; run again")
+        os.replace(tmp, real)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+def _remove_stale(folder: str) -> None:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        m = _TEMP.match(name)
+        if m and not _alive(int(m.group(1))):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -71,7 +71,14 @@ def _fix(source: bytes, select) -> FixResult:
         found = _reported(module, tree, new, select)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
-    return FixResult(source, new, fixed, found, module.encoding)
+    return FixResult(source, _final_newline(source, new), fixed, found, module.encoding)
+
+
+def _final_newline(source: bytes, new: bytes) -> bytes:
+    """LibCST drops the last line break of a file whose lines end in CR alone: put it back."""
+    if new != source and source.endswith(b"\r") and not new.endswith((b"\r", b"\n")):
+        return new + b"\r"
+    return new
 
 
 def _reported(module, tree, source: bytes, select) -> List[Finding]:
