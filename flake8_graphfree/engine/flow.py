@@ -57,6 +57,25 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
     return state
 
 
+def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
+    """Bindings of `name` reaching each node of the whole scope from its entry (parameters are
+    bound there), exceptions included; `kills` as in `reaching`."""
+    nodes = scope.nodes
+    entry = nodes[0]
+    state: Dict[int, FrozenSet] = {entry.id: frozenset({entry} if name in entry.bound else {UNBOUND})}
+    work = [entry]
+    while work:
+        n = work.pop()
+        out = _transfer(n, state[n.id], name, kills) if n is not entry else state[n.id]
+        for m in n.succ + n.exc:
+            old = state.get(m.id)
+            new = out if old is None else old | out
+            if new != old:
+                state[m.id] = new
+                work.append(nodes[m.id])
+    return state
+
+
 def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = frozenset(),
              exceptions: bool = True) -> Dict[int, FrozenSet]:
     """Bindings of `name` reaching each node of `loop`'s body, from the start of one iteration.

@@ -16,7 +16,7 @@ import libcst as cst
 
 from .cfg import Block, Loop, Node, Scope
 from .facts import InsertDel, NoFix
-from .flow import UNBOUND, bypasses, first_read, is_bound, maybe_bound, reaching
+from .flow import UNBOUND, bypasses, first_read, is_bound, maybe_bound, reaching, reaching_in_scope
 
 
 class _NoFix(Exception):
@@ -24,12 +24,14 @@ class _NoFix(Exception):
         self.reason = reason
 
 
-def plan_del(scope: Scope, loop: Loop, name: str,
+def plan_del(scope: Scope, loop: Loop, name: str, starts: List[Node],
              others: FrozenSet[int] = frozenset()) -> Tuple[Optional[List[Node]], Optional[NoFix]]:
     """Slots (insertion points) for `del name`, or None and the reason there is no safe fix.
-    `others`: slots where other loops' fixes delete the same name."""
+    `starts`: the nodes from which the value was found to survive (flow.survives); every path
+    from them to the next iteration must pass a `del`. `others`: slots where other loops' fixes
+    delete the same name."""
     try:
-        return _plan(scope, loop, name, others), None
+        return _plan(scope, loop, name, starts, others), None
     except _NoFix as e:
         return None, e.reason
 
@@ -51,33 +53,59 @@ def safety(scope: Scope, name: str) -> Optional[NoFix]:
     return None
 
 
-def _plan(scope: Scope, loop: Loop, name: str, others: FrozenSet[int]) -> List[Node]:
+def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
+          others: FrozenSet[int]) -> List[Node]:
     reason = safety(scope, name)
     if reason is not None:
         raise _NoFix(reason)
     state = reaching(scope, loop, name)
     slots = _after_last_use(scope, loop.body_block, name, state)
     normal = reaching(scope, loop, name, kills=_ids(slots) | others, exceptions=False)
+    # A `continue` entered only through an exception counts when the surviving value gets there
+    # without one (its backward call is in the handler).
+    anyway = reaching(scope, loop, name, kills=_ids(slots) | others)
+    entered = _reachable(starts, loop)
     for c in loop.continues:
         s = normal.get(c.id)
+        if s is None and c.id in entered:
+            s = anyway.get(c.id)
         if is_bound(s):
             slots.append(_slot_before(scope, c))
         elif maybe_bound(s):
             raise _NoFix(NoFix.UNBOUND_AT_CONTINUE)
+    # A `finally:` block is built once per route out of it: a `del` written into it runs on
+    # every route, so every copy of its slot must be safe.
+    slots = _twins(scope, slots)
     kills = _ids(slots) | others
     state = reaching(scope, loop, name, kills=kills)
+    if any(s.id not in state for s in slots):  # copies in another copy of this loop
+        whole = reaching_in_scope(scope, name, kills)
+        state = {s.id: state.get(s.id, whole.get(s.id)) for s in slots}
     for s in slots:
-        if not is_bound(state.get(s.id)):
+        if state[s.id] is not None and not is_bound(state[s.id]):  # None: a copy never run
             raise _NoFix(NoFix.UNBOUND_AT_DEL)
         read = first_read(s.succ + s.exc, name, deleted_at=others)
         if read is not None:
             raise _NoFix(NoFix.OTHER_LOOP if read.id in others else _read_reason(loop, read))
-    # The same question that found the retention (flow.survives), asked of every binding: can the
-    # next iteration be reached without passing one of the `del`s?
-    for n in scope.nodes[loop.body_start:loop.body_end]:
-        if name in n.bound and bypasses(n, name, loop, through=kills):
-            raise _NoFix(NoFix.NO_PLACE)
+    # The same question that found the retention (flow.survives), asked from where it was found
+    # and from every binding: can the next iteration be reached without passing a `del`?
+    body = scope.nodes[loop.body_start:loop.body_end]
+    if not slots or any(bypasses(n, name, loop, through=kills)
+                        for n in starts + [n for n in body if name in n.bound]):
+        raise _NoFix(NoFix.NO_PLACE)
     return sorted(slots, key=lambda n: n.id)
+
+
+def _reachable(starts: List[Node], loop: Loop) -> FrozenSet[int]:
+    """Ids of the loop-body nodes reachable from `starts` on normal edges, within one iteration."""
+    seen, stack = set(), list(starts)
+    while stack:
+        n = stack.pop()
+        if n.id in seen or not loop.contains(n):
+            continue
+        seen.add(n.id)
+        stack.extend(n.succ)
+    return frozenset(seen)
 
 
 def reconcile(retentions) -> None:
@@ -96,7 +124,7 @@ def reconcile(retentions) -> None:
                 if r.slots is None:
                     continue
                 others = frozenset(s.id for o in group if o is not r and o.slots for s in o.slots)
-                slots, reason = plan_del(r.scope, r.loop, r.name, others)
+                slots, reason = plan_del(r.scope, r.loop, r.name, r.starts, others)
                 if slots is None:
                     r.slots, r.no_fix_reason = None, NoFix.OTHER_LOOP if reason is not None else None
                     changed = True
@@ -138,6 +166,13 @@ def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
     for sub in scope.children[id(unit)]:
         slots += _after_last_use(scope, sub, name, state)
     return slots
+
+
+def _twins(scope: Scope, slots: List[Node]) -> List[Node]:
+    """The slots, and every other slot at the same place of the source (copies of a finally)."""
+    places = {(id(s.block.container), s.index) for s in slots}
+    return [n for n in scope.nodes
+            if n.kind == "slot" and (id(n.block.container), n.index) in places]
 
 
 def _slot_before(scope: Scope, n: Node) -> Node:

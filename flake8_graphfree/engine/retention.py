@@ -7,7 +7,7 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -36,6 +36,7 @@ class Retention:
     no_fix_reason: Optional[NoFix]
     skips_backward: bool  # some normal path from the binding to the next iteration has no backward
     kind: FactKind = FactKind.TARGET
+    starts: List[Node] = field(default_factory=list)  # where the value was found to survive
 
     @property
     def retain_graph(self) -> bool:
@@ -72,8 +73,35 @@ def analyze(module: cst.Module, tree=None) -> list:
             elif not _is_method(scope):
                 found.extend(loop_unbackwarded(scope, loop, carrying.outs))
             found.extend(loop_accumulations(scope, loop, carrying))
+    found = _merge_copies(found)
     reconcile([f for f in found if isinstance(f, Retention)])
     return found
+
+
+def _merge_copies(found: list) -> list:
+    """A loop inside a `finally:` is built once per route out of the finally, so one finding can
+    come once per copy. Keep one; it has a fix only if every copy has the same one."""
+    first: dict = {}
+    out = []
+    for f in found:
+        key = (id(f.binding), f.kind)
+        if key not in first:
+            first[key] = f
+            out.append(f)
+            continue
+        kept = first[key]
+        if kept.edits is not None and (f.edits is None or set(map(_place, f.edits)) != set(map(
+                _place, kept.edits))):
+            if isinstance(kept, Retention):
+                kept.slots = None
+            else:
+                kept.wrap = []
+            kept.no_fix_reason = f.no_fix_reason or NoFix.UNBOUND_AT_DEL
+    return out
+
+
+def _place(edit) -> tuple:
+    return (id(edit.block), edit.line, edit.small) if isinstance(edit, InsertDel) else (id(edit.expr),)
 
 
 def backward_targets(scope: Scope, loop: Loop) -> Dict[str, List[Tuple[Node, BackwardCall]]]:
@@ -106,21 +134,24 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
         state = reaching(scope, loop, name)
         binding: Optional[Node] = None
         used: List[BackwardCall] = []
+        starts: List[Node] = []
         for node, call in calls:
             defs = [d for d in definitions(state.get(node.id, ())) if _binds_in(d, loop)]
             if name in node.bound and _binds_in(node, loop):
                 defs.append(node)
             if defs and survives(node, name, loop):
                 used.append(call)
+                starts.append(node)
                 last = max(defs, key=lambda d: d.id)
                 if binding is None or last.id > binding.id:
                     binding = last
         if binding is None:
             continue
-        slots, reason = plan_del(scope, loop, name)
+        slots, reason = plan_del(scope, loop, name, starts)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
         skips = bypasses(binding, name, loop, through={node.id for node, _ in calls})
-        out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips))
+        out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips,
+                             starts=starts))
     return out
 
 
@@ -178,9 +209,9 @@ def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: FactKind) -> O
         return None
     if _copied(scope, loop, var):
         return None
-    slots, reason = plan_del(scope, loop, var)
+    slots, reason = plan_del(scope, loop, var, [d])
     name_node = [n for (x, n) in d.defs if x == var][-1]
-    return Retention(scope, loop, var, name_node, [], slots, reason, True, kind)
+    return Retention(scope, loop, var, name_node, [], slots, reason, True, kind, starts=[d])
 
 
 def _is_method(scope: Scope) -> bool:
