@@ -99,7 +99,8 @@ class GF001(Rule):
             "    loss = model(b)\n"
             "    loss.backward()\n"
         ),
-        Example(  # no backward in the loop: not GF001's business
+        Example(  # no backward in the loop: not GF001's business (GF002's, if anyone's)
+            "model(x0).sum().backward()\n"
             "for b in loader:\n"
             "    loss = model(b)\n"
             "    total += loss.item()\n"

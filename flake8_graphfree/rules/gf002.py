@@ -92,6 +92,7 @@ class GF002(Rule):
     ]
     must_not_trigger = [
         Example(  # the same loop under torch.no_grad(): no graph at all
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "def evaluate(model, loader):\n"
             "    total = 0.0\n"
             "    with torch.no_grad():\n"
@@ -101,6 +102,7 @@ class GF002(Rule):
             "    return total\n"
         ),
         Example(  # a decorated function, and torch.inference_mode()
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "@torch.no_grad()\n"
             "def evaluate(model, loader):\n"
             "    for x in loader:\n"
@@ -113,6 +115,7 @@ class GF002(Rule):
             "        print(out.mean().item())\n"
         ),
         Example(  # called only under no_grad elsewhere in the module
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "def evaluate(model, loader):\n"
             "    for x in loader:\n"
             "        out = model(x)\n"
@@ -121,6 +124,7 @@ class GF002(Rule):
             "    evaluate(model, loader)\n"
         ),
         Example(  # severed at once: no graph is kept
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "for x in loader:\n"
             "    score = model(x).mean().item()\n"
             "    print(score)\n"

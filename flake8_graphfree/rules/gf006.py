@@ -64,6 +64,7 @@ class GF006(Rule):
             "torch.stack(losses).sum().backward()\n"
         ),
         Example(  # returned to the caller
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "def collect(model, loader):\n"
             "    outs = []\n"
             "    for x in loader:\n"
@@ -71,11 +72,13 @@ class GF006(Rule):
             "    return outs\n"
         ),
         Example(  # detached
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "losses = []\n"
             "for x in loader:\n"
             "    losses.append(model(x).detach())\n"
         ),
         Example(  # a fresh list each iteration
+            "model(x0).sum().backward()  # a training step elsewhere in the file\n"
             "for x in loader:\n"
             "    parts = []\n"
             "    parts.append(model(x))\n"
