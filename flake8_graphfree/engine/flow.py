@@ -93,11 +93,6 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
     return state
 
 
-def after(node: Node, state: FrozenSet, name: str, kills: FrozenSet[int] = frozenset()):
-    """The reaching set after `node`."""
-    return _transfer(node, state, name, kills)
-
-
 def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> FrozenSet:
     if n.id in kills or name in n.dels:
         return frozenset({UNBOUND})
