@@ -23,3 +23,15 @@ def test_importing_the_plugin_does_not_import_libcst_or_torch():
             "print('libcst' in sys.modules, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_fixer_receives_typed_edits_and_nothing_else_from_the_engine():
+    for path in (PKG / "fix").glob("*.py"):
+        engine = [line for line in path.read_text().splitlines() if "engine" in line
+                  and line.lstrip().startswith(("import ", "from "))]
+        assert all(line.strip().startswith("from ..engine.facts import") for line in engine), engine
+
+
+def test_the_engine_has_no_import_cycle_between_names_and_the_graph():
+    names = (PKG / "engine" / "names.py").read_text()
+    assert "from .cfg" not in names and "from .builder" not in names

@@ -326,9 +326,9 @@ def check(source: str) -> Optional[str]:
     again = fix_source(result.new_source)
     if again.changed:
         return "a second run changes the file again"
-    left = sorted((f.line, f.code) for f in again.unfixed)
-    if len(left) != len(result.unfixed):
-        return f"findings after the fix {left} are not the ones without autofix"
+    left = sorted((f.code, f.name) for f in again.unfixed)
+    if left != sorted((f.code, f.name) for f in result.unfixed):
+        return f"findings after the fix {left} are not the ones it left without autofix"
     return None
 
 
