@@ -3,15 +3,34 @@
 Kept light on purpose: importing this package imports neither LibCST nor torch, so the flake8
 plugin costs nothing on files without a backward call.
 """
+import re
+
 __version__ = "0.1.0"
 
-# Files are analysed only if their text mentions a backward call: that keeps flake8 fast on the
-# many files of a repository without one (no LibCST parse, not even an import of LibCST). Every
-# rule is then run over the whole file, evaluation loops (GF002) and accumulators (GF005, GF006)
-# included; a file with no backward anywhere, such as a pure evaluation script, is not analysed.
-PREFILTER = "backward"
+# A file is analysed only if its text calls something a finding needs: a backward (training
+# loops), or `.eval(` / `load_state_dict(` (evaluation scripts, where a module's graph can be kept
+# outside torch.no_grad()). Only a call counts: the word in a comment does not. That keeps flake8
+# fast on the many files of a repository without one (no LibCST parse, not even an import of it).
+_CALL = re.compile(rb"(?:backward|\.eval|load_state_dict)\s*\(")
 
 
 def might_have_findings(text) -> bool:
     """The text check every front door makes before parsing (str or bytes)."""
-    return (PREFILTER if isinstance(text, str) else PREFILTER.encode()) in text
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    for m in _CALL.finditer(data):
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        if not _in_comment(data[start:m.start()]):
+            return True
+    return False
+
+
+def _in_comment(before: bytes) -> bool:
+    """Whether a `#` outside quotes comes first on the line, before the match."""
+    quote = None
+    for ch in before:
+        c = chr(ch)
+        if quote is None and c == "#":
+            return True
+        if c in "'\"":
+            quote = None if quote == c else (c if quote is None else quote)
+    return False

@@ -54,7 +54,7 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying) -> List[Accumulation]
         if hit is None:
             continue
         holder, value, kind = hit
-        if not carries(value, carrying.ins.get(n.id, frozenset()), carrying.model_like):
+        if not carries(value, carrying.ins.get(n.id, frozenset()), carrying.evidence):
             continue
         if kind is FactKind.ACCUMULATE and isinstance(holder.value, str) and isinstance(
                 n.cst, (cst.AugAssign, cst.Assign)) and _name_target(n.cst):
@@ -125,23 +125,37 @@ def _outlives(scope: Scope, loop: Loop, n: Node, holder: str) -> bool:
 
 
 def _feeds_backward_or_escapes(scope: Scope, holder: str) -> bool:
-    if holder in feeding_backward(scope):
-        return True
-    for node in scope.nodes:
-        if holder in node.uses and node.kind == "return" and not only_severed(node.cst, holder):
-            return True  # `return total` hands the graph to the caller; `return float(total)` not
-    return False
+    """The graphs are kept on purpose: the holder flows into a backward, or into what the
+    function returns (`return total`; `out = torch.cat(parts); return out`)."""
+    return holder in feeding_backward(scope) or holder in returned(scope)
+
+
+def returned(scope: Scope) -> Set[str]:
+    """Names whose values flow into a return value other than through a severing call
+    (`return float(total)` returns no graph)."""
+    if scope._returned is None:
+        seeds = {u for n in scope.nodes if n.kind == "return"
+                 for u in n.uses if not only_severed(n.cst, u)}
+        scope._returned = _flowing_into(scope, seeds)
+    return scope._returned
 
 
 def feeding_backward(scope: Scope) -> Set[str]:
     """Names whose values flow, anywhere in the scope, into a backward call's tensor
     (`loss = torch.stack(value_losses).sum(); loss.backward()` makes `value_losses` one)."""
-    if scope._feeding is not None:
-        return scope._feeding
-    feeding: Set[str] = set()
-    for node in scope.nodes:
-        for b in node.backwards:
-            feeding |= set(b.receiver_names) | set(b.arg_names)
+    if scope._feeding is None:
+        seeds: Set[str] = set()
+        for node in scope.nodes:  # all a backward's statement reads: `loss_fn(out, y).backward()`
+            if node.backwards:
+                seeds |= node.uses
+        scope._feeding = _flowing_into(scope, seeds)
+    return scope._feeding
+
+
+def _flowing_into(scope: Scope, seeds: Set[str]) -> Set[str]:
+    """`seeds` and every name whose value flows into one of them, through the bindings and the
+    loop targets of the scope."""
+    feeding = set(seeds)
     changed = bool(feeding)
     while changed:
         changed = False
@@ -155,7 +169,6 @@ def feeding_backward(scope: Scope) -> Set[str]:
         if more - feeding:
             feeding |= more
             changed = True
-    scope._feeding = feeding
     return feeding
 
 
@@ -198,7 +211,7 @@ def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carry
             continue
         hit = _accumulation(n) or _store(n)
         if hit is not None and hit[0].value == holder:
-            if carries(hit[1], carrying.ins.get(n.id, frozenset()), carrying.model_like) and n is not node:
+            if carries(hit[1], carrying.ins.get(n.id, frozenset()), carrying.evidence) and n is not node:
                 return [], NoFix.USED_AS_TENSOR  # another unwrapped store of a graph
             continue
         exprs = expressions_of(n)
@@ -214,12 +227,12 @@ def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carry
             bound = bound_value(d, name)
             if bound is None or d.loop is not loop or not certainly_tensor(
                     bound, lambda _: False, lambda e: carries(e, carrying.ins.get(d.id, ()),
-                                                              carrying.model_like)):
+                                                              carrying.evidence)):
                 return False
         return True
 
     def tensor(expr) -> bool:
-        return certainly_tensor(expr, name_is_tensor, lambda e: carries(e, ins, carrying.model_like))
+        return certainly_tensor(expr, name_is_tensor, lambda e: carries(e, ins, carrying.evidence))
 
     parts = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
     if parts is None:
@@ -227,10 +240,10 @@ def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carry
     wrap = []
     for el in parts:
         if isinstance(el, cst.StarredElement):
-            if carries(el.value, ins, carrying.model_like):
+            if carries(el.value, ins, carrying.evidence):
                 return [], NoFix.NOT_A_TENSOR
             continue
-        if not carries(el.value, ins, carrying.model_like):
+        if not carries(el.value, ins, carrying.evidence):
             continue
         if not tensor(el.value):
             return [], NoFix.NOT_A_TENSOR

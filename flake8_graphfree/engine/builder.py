@@ -58,6 +58,7 @@ class _Builder:
             n.dels = eff.dels
             n.backwards = eff.backwards
             n.calls = eff.calls
+            n.callees = eff.callees
             self.scope._captured |= eff.captured
             self.scope.introspects |= eff.introspects
         self.nodes.append(n)

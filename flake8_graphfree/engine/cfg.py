@@ -20,7 +20,7 @@ from .scopes import ModuleFacts, free_names
 
 class Node:
     __slots__ = ("id", "kind", "cst", "uses", "bound", "defs", "dels", "backwards", "succ", "exc",
-                 "loop", "block", "index", "grad_off", "calls")
+                 "loop", "block", "index", "grad_off", "calls", "callees")
 
     def __init__(self, id: int, kind: str, node, loop: Optional["Loop"]) -> None:
         self.id = id
@@ -32,6 +32,7 @@ class Node:
         self.dels: Set[str] = set()
         self.backwards: List[BackwardCall] = []
         self.calls: Set[str] = set()  # names it calls (the last component of dotted ones)
+        self.callees: Set[str] = set()  # names it calls directly (`f(x)`, `self.f(x)`)
         self.succ: List[Node] = []
         self.exc: List[Node] = []  # where an exception raised here may go
         self.loop = loop  # innermost loop whose body holds this node
@@ -93,6 +94,7 @@ class Scope:
         self._nested: list = []  # nested def/class statements, for `captured`
         self._captured_done = False
         self._feeding = None  # engine/accumulation.py's feeding_backward, computed once
+        self._returned = None  # and its returned()
         self._reach: Dict[tuple, dict] = {}  # flow.reaching's plain answers, computed once
 
     @property

@@ -1,15 +1,15 @@
 """What carries an autograd graph, without importing torch, and the loop facts built on it.
+The rules are written down for users in docs/carrying.md; this module is where they live.
 
-A value carries a graph when it is computed (by arithmetic, indexing, attributes, tensor methods or
-functions of such values) from a call of something model-like: a callable named like a model
-(`model`, `net`, `*_model`, but not a factory such as `build_model`), or one the code treats as a
-module (`x.to(device)`, `x.train()`, `x.eval()`, `x.parameters()`...). Loss-named callables
-(`criterion`, `*_loss`) are not seeds on their own: their inputs are, and a helper named
-`train_loss` often runs the backward itself. `.item()`, `.tolist()`, `.detach()`, `.numpy()`,
-comparisons, integer casts, `float()`, `int()`, `bool()`, `len()` sever it; `.to()`, `.cuda()` and
-dtype casts carry it only if their receiver does; `.shape`, `.device`, `.dtype` never do. Inside
-`torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(False)` and functions
-decorated with the first two nothing carries one. Names are evidence only through these calls.
+A value carries a graph when it comes, by tensor operations (arithmetic, indexing, attributes,
+tensor methods, `torch.*` and `F.*` functions), from a call of a module with evidence
+(engine/scopes.py Evidence: trained or evaluated in this file, not frozen), or from a loss
+function (a `*Loss` instance, `F.*_loss`, a criterion) applied to such a value. Calls of anything
+else carry no graph: a constructor (`Model(cfg)`), a pipeline object, an unknown function.
+`.item()`, `.tolist()`, `.detach()`, `.numpy()`, comparisons, integer casts, `float()`, `int()`,
+`bool()`, `len()` sever it; `.to()`, `.cuda()` and dtype casts carry it only if their receiver
+does; `.shape`, `.device`, `.dtype` never do. Where grad is off (`torch.no_grad()`,
+`inference_mode()`, `set_grad_enabled(False)`, functions decorated with them) nothing carries one.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
-from .names import Effects, NameScanner, _dotted, read_children
+from .names import Effects, NameScanner, _dotted, direct_callee, read_children
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -29,24 +29,20 @@ MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloa
                           "contiguous", "pin_memory", "type"})
 NON_TENSOR_ATTRS = frozenset({"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad",
                               "grad_fn", "layout"})
-FACTORY_PREFIXES = ("build", "get", "load", "create", "make", "init", "setup", "wrap", "prepare",
-                    "save", "copy", "to_", "unwrap", "register")
 SEVER_FUNCS = frozenset({"float", "int", "bool", "len", "str", "repr", "round", "isinstance",
                          "type", "id", "print", "range"})
-SEED_NAMES = frozenset({"model", "net", "network", "module"})
 
 
-def is_model_like(func, model_like: Set[str]) -> bool:
-    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-    if not isinstance(last, str) or not last:
-        return False
-    low = last.lower()
-    if low.startswith(FACTORY_PREFIXES):
-        return False
-    return low in SEED_NAMES or low.endswith("model") or _dotted(func) in model_like
+BUILTINS_KEEPING_GRAPH = frozenset({"sum", "max", "min", "abs", "pow"})
+TORCH_NAMESPACES = ("torch.", "F.", "nn.functional.", "functional.")
 
 
-def carries(expr, carrying: Set[str], model_like: Set[str]) -> bool:
+def _loss_name(name: str) -> bool:
+    low = name.lower()
+    return "loss" in low or low in ("crit", "criterion") or low.endswith("criterion")
+
+
+def carries(expr, carrying: Set[str], evidence) -> bool:
     """Whether evaluating `expr` can give a value with a graph (see the module docstring)."""
     t = type(expr)
     if t is cst.Name:
@@ -58,26 +54,37 @@ def carries(expr, carrying: Set[str], model_like: Set[str]) -> bool:
         if isinstance(func, cst.Name) and func.value in SEVER_FUNCS:
             return False
         if isinstance(func, cst.Attribute) and func.attr.value in MOVE_METHODS:
-            return carries(func.value, carrying, model_like)  # x.to(y.device): only x counts
-        if is_model_like(func, model_like):
-            return True
-        if isinstance(func, cst.Attribute) and carries(func.value, carrying, model_like):
-            return True  # a tensor method: loss.mean(), outputs.logits.float()
-        return any(carries(a.value, carrying, model_like) for a in expr.args)
+            return carries(func.value, carrying, evidence)  # x.to(y.device): only x counts
+        args = lambda: any(carries(a.value, carrying, evidence) for a in expr.args)  # noqa: E731
+        callee = direct_callee(func)
+        if callee is not None:
+            if callee in evidence.modules:
+                return True
+            if callee[:1].isupper():
+                return False  # a constructor: Model(cfg) builds a module, not a graph
+            if callee in evidence.losses or _loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
+                return args()
+            return False  # an unknown callable: no evidence
+        if isinstance(func, cst.Attribute):
+            if carries(func.value, carrying, evidence):
+                return True  # a tensor method: loss.mean(), outputs.logits.float()
+            if _dotted(func).startswith(TORCH_NAMESPACES) or _loss_name(func.attr.value):
+                return args()
+        return False
     if t is cst.Attribute:
-        return expr.attr.value not in NON_TENSOR_ATTRS and carries(expr.value, carrying, model_like)
+        return expr.attr.value not in NON_TENSOR_ATTRS and carries(expr.value, carrying, evidence)
     if t is cst.Subscript:
-        return carries(expr.value, carrying, model_like)
+        return carries(expr.value, carrying, evidence)
     if t is cst.BinaryOperation or t is cst.BooleanOperation:
-        return carries(expr.left, carrying, model_like) or carries(expr.right, carrying, model_like)
+        return carries(expr.left, carrying, evidence) or carries(expr.right, carrying, evidence)
     if t is cst.UnaryOperation:
-        return not isinstance(expr.operator, cst.Not) and carries(expr.expression, carrying, model_like)
+        return not isinstance(expr.operator, cst.Not) and carries(expr.expression, carrying, evidence)
     if t is cst.IfExp:
-        return carries(expr.body, carrying, model_like) or carries(expr.orelse, carrying, model_like)
+        return carries(expr.body, carrying, evidence) or carries(expr.orelse, carrying, evidence)
     if t in (cst.Tuple, cst.List):
-        return any(carries(e.value, carrying, model_like) for e in expr.elements)
+        return any(carries(e.value, carrying, evidence) for e in expr.elements)
     if t is cst.Await:
-        return carries(expr.expression, carrying, model_like)
+        return carries(expr.expression, carrying, evidence)
     return False  # literals, comparisons, comprehensions, lambdas, f-strings
 
 
@@ -134,8 +141,8 @@ class Carrying:
     """Names that may carry a graph on entry to (`ins`) and after (`outs`) each loop-body node,
     over one iteration, starting from nothing (values carried in from before are not followed)."""
 
-    def __init__(self, scope: Scope, loop: Loop, model_like: Set[str]) -> None:
-        self.model_like = model_like
+    def __init__(self, scope: Scope, loop: Loop, evidence) -> None:
+        self.evidence = evidence
         self.ins = forward(scope, loop, frozenset(), self._step)
         self.outs = {i: self._step(scope.nodes[i], s) for i, s in self.ins.items()}
 
@@ -147,7 +154,7 @@ class Carrying:
             value = bound_value(n, name)
             if n.grad_off or value is None:
                 cur.discard(name)
-            elif carries(value, cur, self.model_like) or (
+            elif carries(value, cur, self.evidence) or (
                     isinstance(n.cst, cst.AugAssign) and name in cur):
                 cur.add(name)
             else:

@@ -13,8 +13,6 @@ import libcst as cst
 # Calls that read a scope's variables by name: a `del` could be observed through them.
 SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
 SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) are harmless
-MODULE_METHODS = frozenset({"to", "cuda", "train", "eval", "parameters", "named_parameters",
-                            "zero_grad", "state_dict", "load_state_dict", "requires_grad_"})
 
 # ---------------------------------------------------------------------------- what counts as a read
 # For each LibCST expression type, the fields that are evaluated, in the enclosing scope, when the
@@ -135,6 +133,7 @@ class Effects:
     captured: Set[str] = field(default_factory=set)  # read later by a closure, lambda or genexp
     backwards: List[BackwardCall] = field(default_factory=list)
     calls: Set[str] = field(default_factory=set)  # called names (last component: `self.step` -> step)
+    callees: Set[str] = field(default_factory=set)  # called directly: `f(x)`, `self.f(x)` -> f
     introspects: bool = False  # calls locals()/vars()/exec()/eval()
 
 
@@ -146,12 +145,13 @@ class NameScanner:
     """
 
     def __init__(self, backward_names: frozenset = frozenset(),
-                 dist_autograd_names: frozenset = frozenset()) -> None:
+                 dist_autograd_names: frozenset = frozenset(),
+                 backward_helpers: Optional[dict] = None) -> None:
         self.backward_names = backward_names
-        # Receivers of module-only methods (`model.to(device)`, `model.eval()`, `model.parameters()`):
-        # calling them is a forward pass. Filled while scopes are scanned.
-        self.model_like: Set[str] = set()
         self.dist_autograd = dist_autograd_names | {"dist_autograd", "torch.distributed.autograd"}
+        # Functions of this module that run a backward on one of their parameters:
+        # name -> the parameter's position (`def _backward(l): scaler.scale(l).backward()`).
+        self.backward_helpers = backward_helpers or {}
 
     # ----------------------------------------------------------------- expressions
     def expr(self, node: Optional[cst.CSTNode], out: Effects) -> None:
@@ -252,14 +252,22 @@ class NameScanner:
         func = call.func
         if isinstance(func, (cst.Name, cst.Attribute)):
             out.calls.add(func.value if isinstance(func, cst.Name) else func.attr.value)
+        callee = direct_callee(func)
+        if callee is not None:
+            out.callees.add(callee)
+            helper = self.backward_helpers.get(callee) if isinstance(func, cst.Name) else None
+            if helper is not None:
+                positional = [a for a in call.args if a.keyword is None and not a.star]
+                if len(positional) > helper:
+                    out.backwards.append(BackwardCall(
+                        call, (), self.tensor_names(positional[helper].value), False))
+                return
         if isinstance(func, cst.Name) and (
             func.value in SCOPE_INTROSPECTION
             or (func.value in SCOPE_INTROSPECTION_NO_ARGS and not call.args)
         ):
             out.introspects = True
         method = func.attr.value if isinstance(func, cst.Attribute) else None
-        if method in MODULE_METHODS:
-            self.model_like.add(_dotted(func.value))
         if method in ("backward", "manual_backward"):
             receiver = func.value
             if (
@@ -376,7 +384,21 @@ def _param_names(params: cst.Parameters) -> Set[str]:
     return {p.name.value for p in _all_params(params)}
 
 
-def scanner_for(module: cst.Module) -> NameScanner:
+def direct_callee(func) -> Optional[str]:
+    """The name a module is called by: `f(x)` -> f, `self.f(x)` -> f, `f.forward(x)` -> f; None
+    for method calls on other values (`x.to(d)`), which are not forward passes of a module."""
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        if isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            return func.attr.value
+        if func.attr.value == "forward":
+            return direct_callee(func.value) if isinstance(func.value, cst.Attribute) else (
+                func.value.value if isinstance(func.value, cst.Name) else None)
+    return None
+
+
+def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> NameScanner:
     """A scanner that knows this module's top-level torch imports: bare names bound to
     torch.autograd.backward, and names bound to torch.distributed.autograd."""
     backward, dist = set(), set()
@@ -397,7 +419,7 @@ def scanner_for(module: cst.Module) -> NameScanner:
                 for alias in small.names:
                     if _dotted(alias.name) == "torch.distributed.autograd" and alias.asname:
                         dist.add(alias.asname.name.value)
-    return NameScanner(frozenset(backward), frozenset(dist))
+    return NameScanner(frozenset(backward), frozenset(dist), backward_helpers)
 
 
 def _dotted(node) -> str:

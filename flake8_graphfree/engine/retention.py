@@ -8,7 +8,7 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -53,29 +53,58 @@ class Retention:
 
 def analyze(module: cst.Module, tree=None) -> list:
     """Every loop fact in the module: retentions and accumulations. `tree`, CPython's ast of the
-    same text, saves the module-wide call scan a parse when the caller has it."""
-    from .accumulation import loop_accumulations
+    same text, saves the module-wide scan a parse when the caller has it."""
+    from .accumulation import feeding_backward, loop_accumulations
 
-    scanner = scanner_for(module)
     facts = ModuleFacts(module, tree)
+    scanner = scanner_for(module, facts.backward_helpers)
     scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
+    evidence = facts.evidence
+    for scope in scopes:  # a module called to compute what is backwarded is trained
+        feeding = feeding_backward(scope)
+        for n in scope.nodes:
+            if n.backwards or n.bound & feeding:  # model(x).sum().backward() trains model too
+                evidence.modules |= {c for c in n.callees if not c[:1].isupper()}
+    evidence.modules -= evidence.frozen
     found: list = []
-    for scope in scopes:  # all scopes first: model-like names are collected while scanning them
+    for scope in scopes:
         for loop in scope.loops:
             targets = backward_targets(scope, loop)
             found.extend(loop_retentions(scope, loop, targets))
-            has_backward = any(n.backwards for n in scope.nodes[loop.body_start:loop.body_end])
-            if not has_backward and loop.header.grad_off:
-                continue  # nothing in the loop carries a graph
-            carrying = Carrying(scope, loop, scanner.model_like)
+            body = scope.nodes[loop.body_start:loop.body_end]
+            has_backward = any(n.backwards for n in body)
+            if not has_backward and all(n.grad_off for n in body):
+                continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
+            carrying = Carrying(scope, loop, evidence)
             if has_backward:
                 found.extend(loop_sources(scope, loop, targets, carrying.outs))
+                found.extend(loop_not_backwarded(scope, loop, targets, carrying.outs))
             elif not _is_method(scope):
                 found.extend(loop_unbackwarded(scope, loop, carrying.outs))
             found.extend(loop_accumulations(scope, loop, carrying))
     found = _merge_copies(found)
     reconcile([f for f in found if isinstance(f, Retention)])
     return found
+
+
+def loop_not_backwarded(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
+    """GF002 in a loop that trains: a graph-carrying value that no backward in the function uses
+    (an evaluation every k steps outside no_grad keeps its whole graph for k iterations)."""
+    from .accumulation import feeding_backward
+
+    feeding = feeding_backward(scope)
+    out, done = [], set(targets)
+    for n in scope.nodes[loop.body_start:loop.body_end]:
+        if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
+            continue
+        if isinstance(n.cst, cst.AugAssign) or n.uses & feeding and n.bound & feeding:
+            continue
+        for var in sorted((n.bound & carrying.get(n.id, set())) - feeding - done):
+            r = _surviving(scope, loop, n, var, FactKind.NOT_BACKWARDED)
+            if r is not None:
+                done.add(var)
+                out.append(r)
+    return out
 
 
 def _merge_copies(found: list) -> list:
@@ -136,23 +165,42 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
         used: List[BackwardCall] = []
         starts: List[Node] = []
         for node, call in calls:
-            defs = [d for d in definitions(state.get(node.id, ())) if _binds_in(d, loop)]
-            if name in node.bound and _binds_in(node, loop):
-                defs.append(node)
-            if defs and survives(node, name, loop):
+            reaching_defs = definitions(state.get(node.id, ()))
+            if name in node.bound:
+                reaching_defs.append(node)
+            # The loop's own body must bind it; the report names the last binding, which may be
+            # in a nested loop (`loss = 0; for x in xs: loss += f(x)`).
+            if any(_binds_in(d, loop) for d in reaching_defs) and survives(node, name, loop):
                 used.append(call)
                 starts.append(node)
-                last = max(defs, key=lambda d: d.id)
+                last = max((d for d in reaching_defs if loop.contains(d) and d is not loop.target),
+                           key=lambda d: d.id)
                 if binding is None or last.id > binding.id:
                     binding = last
         if binding is None:
             continue
         slots, reason = plan_del(scope, loop, name, starts)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
-        skips = bypasses(binding, name, loop, through={node.id for node, _ in calls})
+        skips = bypasses(binding, name, loop, through=_backwarding(scope, loop, name, calls))
         out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips,
                              starts=starts))
     return out
+
+
+def _backwarding(scope: Scope, loop: Loop, name: str, calls) -> Set[int]:
+    """The nodes that backward `name`'s graph: its own backward calls, and those of values computed
+    from it in the iteration (`total = l2 + 0.5 * l1; total.backward()` backwards l1 too)."""
+    through = {node.id for node, _ in calls}
+    for n in scope.nodes[loop.body_start:loop.body_end]:
+        if not n.backwards or n.id in through:
+            continue
+        for b in n.backwards:
+            for target in set(b.receiver_names) | set(b.arg_names):
+                for d in definitions(reaching(scope, loop, target).get(n.id, ())):
+                    if d.loop is not None and loop.contains(d) and any(
+                            var == name for _, var in sources(scope, loop, d, target)):
+                        through.add(n.id)
+    return through
 
 
 def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
@@ -178,12 +226,12 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
 def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
     """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
     the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
-    from .accumulation import feeding_backward
+    from .accumulation import feeding_backward, returned
 
-    feeding = feeding_backward(scope)
+    kept = feeding_backward(scope) | returned(scope)
     body = scope.nodes[loop.body_start:loop.body_end]
-    if any(n.uses & feeding for n in body if n.cst is not None and not n.bound):
-        return []
+    if any(n.uses & kept for n in body if n.cst is not None and not n.bound):
+        return []  # the loop stores into something kept on purpose (backwarded or returned)
     out, done = [], set()
     for n in body:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from functools import cached_property
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
@@ -94,11 +94,23 @@ class ModuleFacts:
         """Some code reads the module's global names by name: no module-level name can be."""
         return self._scan[3]
 
+    @property
+    def evidence(self) -> "Evidence":
+        """Which names are modules whose calls build a graph (see docs/carrying.md)."""
+        return self._scan[4]
+
+    @property
+    def backward_helpers(self) -> Dict[str, int]:
+        """Functions that run a backward on one of their parameters: name -> its position."""
+        return self._scan[5]
+
     @cached_property
-    def _scan(self) -> Tuple[Set[str], Set[str], bool, bool]:
+    def _scan(self):
         no_grad: Set[str] = set()
         backward: Set[str] = set()
         frames = namespace = False
+        ev = Evidence()
+        helpers: Dict[str, int] = {}
         tree = self._tree if self._tree is not None else ast.parse(self._module.code)
         stack = [(tree, (), False)]
         while stack:
@@ -108,9 +120,21 @@ class ModuleFacts:
                 if off:
                     no_grad.add(name)
                 if name in ("backward", "manual_backward"):
-                    backward.update(functions)
-                if name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions):
+                    backward.update(f for f, _ in functions)
+                    _helper(node, functions, helpers)
+                    for sub in ast.walk(node):  # model(x).sum().backward() trains model
+                        if isinstance(sub, ast.Call) and sub is not node:
+                            callee = _direct_callee(sub.func)
+                            if callee and not callee[:1].isupper():
+                                ev.modules.add(callee)
+                if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
+                        name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
                     namespace = True
+                _evidence(node, name, ev)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                callee = _called_name(node.value.func)
+                if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
+                    ev.losses.update(_last(t) for t in node.targets)
             elif isinstance(node, ast.Attribute):
                 frames |= node.attr in FRAME_NAMES or (
                     node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
@@ -124,7 +148,8 @@ class ModuleFacts:
                 frames |= bool(names & FRAME_NAMES)
                 namespace |= "__main__" in names
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions = functions + (node.name,)
+                params = [a.arg for a in node.args.posonlyargs + node.args.args]
+                functions = functions + ((node.name, params),)
                 off = off or any(_grad_mode(d) is False for d in node.decorator_list)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 stack.extend((item, functions, off) for item in node.items)
@@ -135,7 +160,70 @@ class ModuleFacts:
                 stack.extend((stmt, functions, off) for stmt in node.body)
                 continue
             stack.extend((child, functions, off) for child in ast.iter_child_nodes(node))
-        return no_grad, backward, frames, namespace
+        ev.modules -= ev.frozen
+        return no_grad, backward, frames, namespace, ev, helpers
+
+
+class Evidence:
+    """Names (the last part: `self.model` -> model) that are modules whose calls build a graph:
+    trained here (put in .train(), parameters given to an optimizer, or, added per scope by the
+    engine, called to compute what is backwarded) or evaluated here (.eval(), load_state_dict),
+    less the frozen ones (.requires_grad_(False)); and names bound to nn.*Loss instances."""
+
+    def __init__(self) -> None:
+        self.modules: Set[str] = set()
+        self.frozen: Set[str] = set()
+        self.losses: Set[str] = set()
+
+
+OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")
+
+
+def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        target = _last(func.value)
+        if name == "train" and not (call.args and isinstance(call.args[0], ast.Constant)
+                                    and call.args[0].value is False):
+            ev.modules.add(target)
+        elif name in ("eval", "load_state_dict"):
+            ev.modules.add(target)
+        elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \
+                and call.args[0].value is False:
+            ev.frozen.add(target)
+    if any(h in name.lower() for h in OPTIMIZER_HINTS):  # torch.optim.AdamW(model.parameters())
+        for arg in ast.walk(call):
+            if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
+                    and arg.func.attr in ("parameters", "named_parameters")):
+                ev.modules.add(_last(arg.func.value))
+
+
+def _helper(call: ast.Call, functions, helpers: Dict[str, int]) -> None:
+    """`def _backward(l): scaler.scale(l).backward()`: record _backward -> 0."""
+    if not functions or not isinstance(call.func, ast.Attribute):
+        return
+    name, params = functions[-1]
+    receiver = call.func.value
+    if isinstance(receiver, ast.Call) and _called_name(receiver.func) == "scale" and receiver.args:
+        receiver = receiver.args[0]  # scaler.scale(l).backward()
+    elif not isinstance(receiver, ast.Name) or receiver.id not in params:
+        receiver = call.args[0] if call.args else None  # accelerator.backward(l)
+    if isinstance(receiver, ast.Name) and receiver.id in params:
+        helpers.setdefault(name, params.index(receiver.id))
+
+
+def _direct_callee(func) -> str:
+    """As names.direct_callee, on CPython's ast: `f(x)`, `self.f(x)` -> f; "" for methods."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in (
+            "self", "cls"):
+        return func.attr
+    return ""
+
+
+def _last(node) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
 def _called_name(func) -> str:

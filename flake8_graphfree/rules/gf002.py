@@ -19,11 +19,15 @@ class GF002(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind is FactKind.UNBACKWARDED or (
+        return r.kind in (FactKind.UNBACKWARDED, FactKind.NOT_BACKWARDED) or (
             r.kind is FactKind.TARGET and r.skips_backward and not r.retain_graph)
 
     @classmethod
     def kept(cls, r) -> str:
+        if r.kind is FactKind.NOT_BACKWARDED:
+            return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
+                    "(saved tensors included: no backward uses it; compute it under "
+                    "'with torch.no_grad():' if it only evaluates)")
         if r.kind is FactKind.UNBACKWARDED:
             return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
                     "(saved tensors included: this loop never runs backward; "

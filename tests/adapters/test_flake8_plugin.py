@@ -73,3 +73,13 @@ def test_files_without_backward_are_not_parsed(tmp_path, monkeypatch):
     monkeypatch.setattr(lint, "parse", lambda _: (_ for _ in ()).throw(AssertionError("parsed")))
     lines = ["for b in loader:\n", "    loss = model(b)\n"]
     assert list(GraphFreeChecker(None, lines).run()) == []
+
+
+def test_only_a_call_lets_a_file_through_the_text_check(monkeypatch):
+    from flake8_graphfree.adapters.flake8_plugin import GraphFreeChecker
+    import flake8_graphfree.lint as lint
+
+    monkeypatch.setattr(lint, "parse", lambda _: (_ for _ in ()).throw(AssertionError("parsed")))
+    lines = ["# kept for backwards compatible loading: see loss.backward() in train.py\n",
+             "for b in loader:\n", "    loss = model(b)\n"]
+    assert list(GraphFreeChecker(None, lines).run()) == []

@@ -91,9 +91,9 @@ def noqa_silences(model, loader):
         loss.backward()
 
 
-def backward_of_unrelated_name(model, loader, y):
+def backward_of_unrelated_name(model, loader, y):  # not GF001: `out` is never backwarded
     for x in loader:
-        out = model(x)
+        out = model(x)  # GF002: no backward uses it
         y.backward()
         print(out)
 

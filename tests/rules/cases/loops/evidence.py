@@ -1,0 +1,99 @@
+# "Carries a graph" needs evidence: a module trained in this file (its parameters go to an
+# optimizer, it is put in .train(), or a loss computed from its output is backwarded), a module
+# evaluated here (.eval(), load_state_dict), or a loss applied to such a value. Shapes from
+# public projects the tool was measured on (issue: findings that hold on code never seen).
+import torch
+import torch.nn.functional as F
+
+
+def train(net, loader, opt):
+    net.train()
+    for x, y in loader:
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), y)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def generate(path, prompts):  # a pipeline (its __call__ runs under no_grad): no evidence
+    pipeline = Pipeline.from_pretrained(path).to("cuda")
+    images = []
+    for prompt in prompts:
+        image = pipeline(prompt).images[0]
+        images.append(image)
+    return images
+
+
+def build(cfg):  # constructors are not forward passes
+    attns = []
+    for _ in range(cfg.depth):
+        attns.append(Transformer2DModel(8))
+    for _ in range(2):
+        _ = Model(cfg)
+    return attns
+
+
+def chunked_log_probs(model, x):  # the chunks are concatenated into what is returned
+    parts = []
+    for chunk in x.split(4):
+        logits = model(chunk)
+        parts.append(logits.log_softmax(-1))
+    out = torch.cat(parts)
+    return out
+
+
+def periodic_eval(net, loader, opt, crit, test_x, test_y):
+    for step, (x, y) in enumerate(loader):
+        loss = crit(net(x), y)  # GF001: add 'del loss'
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 50 == 0:
+            test_out = net(test_x)  # GF002: no backward uses it
+            print((test_out.argmax(1) == test_y).float().mean().item())
+
+
+def helper_backward(model, loader, scaler):
+    def _backward(l):
+        scaler.scale(l).backward()
+
+    for x in loader:
+        out = model(x)  # GF004: add 'del out'
+        loss = out.sum()  # GF001: add 'del loss'
+        _backward(loss)
+
+
+def evaluate_script(model, loader):  # evaluated here, outside no_grad
+    model.eval()
+    total = 0.0
+    for x, y in loader:
+        out = model(x)  # GF002: this loop never runs backward
+        total += (out.argmax(1) == y).sum().item()
+    return total
+
+
+def frozen_features(encoder, head, loader, opt):
+    encoder.requires_grad_(False)
+    for x, y in loader:
+        feats = encoder(x)
+        loss = F.mse_loss(head(feats), y)  # GF001: add 'del loss'
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def accumulated_loss_wording(net, loader, opt):
+    for xs in loader:
+        loss = 0
+        for x in xs:
+            loss += net(x).sum()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+@torch.no_grad()
+def sample(net, steps):
+    for _ in range(steps):
+        with torch.enable_grad():
+            score = net(torch.randn(4))  # GF002: this loop never runs backward
+        print(score.item())
