@@ -316,7 +316,9 @@ NON_SWALLOWING = frozenset({"no_grad", "enable_grad", "inference_mode", "set_gra
 def _never_swallows(expr) -> bool:
     func = expr.func if isinstance(expr, cst.Call) else expr
     last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-    return last in NON_SWALLOWING
+    # A project's own wrapper (yolov5's smart_amp_autocast) is taken by its name.
+    return isinstance(last, str) and (
+        last in NON_SWALLOWING or last.endswith(("autocast", "no_grad", "inference_mode")))
 
 
 def _grad_off_function(node) -> bool:

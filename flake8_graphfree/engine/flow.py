@@ -146,6 +146,8 @@ def bypasses(start: Node, name: str, loop: Loop, through) -> bool:
 
 
 def read_next_iteration(name: str, loop: Loop) -> Optional[Node]:
-    """A read of `name` in the next iteration before it is rebound (a loop-carried use)."""
-    return first_read([loop.header], name,
+    """A read of `name` in the next iteration before it is rebound, on a normal path: a
+    loop-carried use, on purpose. (A read reached only through an exception, e.g. one a `with`
+    might swallow, is no purpose; placement still checks such reads before any `del`.)"""
+    return first_read([loop.header], name, exceptions=False,
                       within=lambda n: n is loop.header or loop.contains(n))

@@ -256,6 +256,8 @@ class NameScanner:
         if callee is not None:
             out.callees.add(callee)
             helper = self.backward_helpers.get(callee) if isinstance(func, cst.Name) else None
+            if helper is None and callee.lower().endswith("scaler") and call.args:
+                helper = 0  # loss_scaler(loss, optimizer, ...): timm's and MAE's NativeScaler
             if helper is not None:
                 positional = [a for a in call.args if a.keyword is None and not a.star]
                 if len(positional) > helper:

@@ -64,7 +64,7 @@ def analyze(module: cst.Module, tree=None) -> list:
         feeding = feeding_backward(scope)
         for n in scope.nodes:
             if n.backwards or n.bound & feeding:  # model(x).sum().backward() trains model too
-                evidence.modules |= {c for c in n.callees if not c[:1].isupper()}
+                evidence.add_callees(n.callees)
     evidence.modules -= evidence.frozen
     found: list = []
     for scope in scopes:
@@ -97,8 +97,8 @@ def loop_not_backwarded(scope: Scope, loop: Loop, targets, carrying) -> List[Ret
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
             continue
-        if isinstance(n.cst, cst.AugAssign) or n.uses & feeding and n.bound & feeding:
-            continue
+        if isinstance(n.cst, cst.AugAssign) or (n.uses - n.callees) & feeding:
+            continue  # computed from what is backwarded (`score = out`): its graph is backwarded
         for var in sorted((n.bound & carrying.get(n.id, set())) - feeding - done):
             r = _surviving(scope, loop, n, var, FactKind.NOT_BACKWARDED)
             if r is not None:

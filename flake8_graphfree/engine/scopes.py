@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from functools import cached_property
 from typing import Dict, List, Optional, Set
 
@@ -122,11 +123,9 @@ class ModuleFacts:
                 if name in ("backward", "manual_backward"):
                     backward.update(f for f, _ in functions)
                     _helper(node, functions, helpers)
-                    for sub in ast.walk(node):  # model(x).sum().backward() trains model
-                        if isinstance(sub, ast.Call) and sub is not node:
-                            callee = _direct_callee(sub.func)
-                            if callee and not callee[:1].isupper():
-                                ev.modules.add(callee)
+                    ev.backward_callees |= {  # model(x).sum().backward() trains model
+                        _direct_callee(sub.func) for sub in ast.walk(node)
+                        if isinstance(sub, ast.Call) and sub is not node} - {""}
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
                         name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
                     namespace = True
@@ -147,7 +146,9 @@ class ModuleFacts:
                 names = {a.name for a in node.names} | {getattr(node, "module", None) or ""}
                 frames |= bool(names & FRAME_NAMES)
                 namespace |= "__main__" in names
+                ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                ev.functions.add(node.name)
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]
                 functions = functions + ((node.name, params),)
                 off = off or any(_grad_mode(d) is False for d in node.decorator_list)
@@ -160,6 +161,7 @@ class ModuleFacts:
                 stack.extend((stmt, functions, off) for stmt in node.body)
                 continue
             stack.extend((child, functions, off) for child in ast.iter_child_nodes(node))
+        ev.add_callees(ev.backward_callees)
         ev.modules -= ev.frozen
         return no_grad, backward, frames, namespace, ev, helpers
 
@@ -168,12 +170,20 @@ class Evidence:
     """Names (the last part: `self.model` -> model) that are modules whose calls build a graph:
     trained here (put in .train(), parameters given to an optimizer, or, added per scope by the
     engine, called to compute what is backwarded) or evaluated here (.eval(), load_state_dict),
-    less the frozen ones (.requires_grad_(False)); and names bound to nn.*Loss instances."""
+    less the frozen ones (.requires_grad_(False)); and names bound to nn.*Loss instances.
+    `functions`: names that are not modules whatever they compute (builtins, imported names,
+    functions defined here)."""
 
     def __init__(self) -> None:
         self.modules: Set[str] = set()
         self.frozen: Set[str] = set()
         self.losses: Set[str] = set()
+        self.functions: Set[str] = set(dir(builtins))
+        self.backward_callees: Set[str] = set()  # called in a backward call's own expression
+
+    def add_callees(self, callees) -> None:
+        """Callees of a statement that computes what is backwarded: the modules among them."""
+        self.modules |= {c for c in callees if not c[:1].isupper() and c not in self.functions}
 
 
 OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")

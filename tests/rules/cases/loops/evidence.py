@@ -97,3 +97,22 @@ def sample(net, steps):
         with torch.enable_grad():
             score = net(torch.randn(4))  # GF002: this loop never runs backward
         print(score.item())
+
+
+def native_scaler(model, criterion, loader, optimizer, loss_scaler):  # timm / MAE trainers
+    model.train(True)
+    for samples, targets in loader:
+        with torch.cuda.amp.autocast():
+            outputs = model(samples)  # GF004: add 'del outputs'
+            loss = criterion(outputs, targets)  # GF001: add 'del loss'
+        loss_scaler(loss, optimizer, parameters=model.parameters())
+        optimizer.zero_grad()
+
+
+def project_autocast(model, loader, scaler, compute_loss):  # yolov5: a wrapper of autocast
+    model.train()
+    for imgs, targets in loader:
+        with smart_amp_autocast(True):
+            pred = model(imgs)  # GF004: add 'del pred'
+            loss, items = compute_loss(pred, targets)  # GF001: add 'del loss'
+        scaler.scale(loss).backward()

@@ -105,3 +105,10 @@ def inputs_of_a_loss_function(model, loader, loss_fn):
         labels = labels.float()
         outputs = model(inputs)
         loss_fn(outputs, labels).backward()
+
+
+def with_item_that_is_not_a_name(model, loader, locks):  # an unknown manager may swallow
+    for x in loader:
+        with locks[0]:
+            loss = model(x)  # GF001: no autofix: 'loss' may be unbound where 'del' would go
+        loss.backward()
