@@ -176,8 +176,8 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
             continue
         # The node's uses are the names its whole value reads; an unpacked element reads fewer.
         names = set(node.uses) if value is getattr(node.cst, "value", None) else _names_in(value)
-        if isinstance(node.cst, cst.AugAssign):
-            names.discard(var)  # `loss += reg`: the old loss is not a separate holder
+        # `loss /= k` reads the old loss: its sources are followed too (the old value itself is
+        # the same name, reported once at most).
         for used in sorted(names):
             for d in definitions(reaching(scope, loop, used).get(node.id, ())):
                 if (d.id, used) in seen or d.loop is not loop or d is loop.target:

@@ -54,17 +54,14 @@ class Retention:
 def analyze(module: cst.Module, tree=None) -> list:
     """Every loop fact in the module: retentions and accumulations. `tree`, CPython's ast of the
     same text, saves the module-wide scan a parse when the caller has it."""
-    from .accumulation import feeding_backward, loop_accumulations
+    from .accumulation import loop_accumulations
 
     facts = ModuleFacts(module, tree)
     scanner = scanner_for(module, facts.backward_helpers)
     scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
     evidence = facts.evidence
-    for scope in scopes:  # a module called to compute what is backwarded is trained
-        feeding = feeding_backward(scope)
-        for n in scope.nodes:
-            if n.backwards or n.bound & feeding:  # model(x).sum().backward() trains model too
-                evidence.add_callees(n.callees)
+    for scope in scopes:
+        evidence.add_callees(_trained_by_backward(scope, evidence))
     evidence.modules -= evidence.frozen
     found: list = []
     for scope in scopes:
@@ -85,6 +82,52 @@ def analyze(module: cst.Module, tree=None) -> list:
     found = _merge_copies(found)
     reconcile([f for f in found if isinstance(f, Retention)])
     return found
+
+
+def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
+    """The modules whose output a backward in this scope goes through: walking back from each
+    backward call through loss functions and arithmetic (`loss /= k`, `criterion(out, y)`), the
+    first other call met is the model (`out = model(x)`); what feeds the model is data
+    (`x = mixup_fn(x)`) and is not followed."""
+    from .graphs import _loss_name
+
+    def models(n: Node) -> Set[str]:
+        return {c for c in n.callees if not _loss_name(c) and not c[:1].isupper()
+                and c not in evidence.functions and c not in evidence.losses}
+
+    found: Set[str] = set()
+    binders: Dict[str, List[Node]] = {}
+    for n in scope.nodes:
+        for name in n.bound:
+            binders.setdefault(name, []).append(n)
+    stack = [n for n in scope.nodes if n.backwards]
+    seen: Set[int] = set()
+    while stack:
+        n = stack.pop()
+        if n.id in seen:
+            continue
+        seen.add(n.id)
+        called = models(n)
+        if called and not n.backwards or called - {"backward"} and n.backwards:
+            found |= called
+            continue
+        for name in _inputs(n):
+            stack.extend(binders.get(name, ()))
+    return found
+
+
+def _inputs(n: Node) -> Set[str]:
+    """The names a statement computes its value from. Through a loss function only its first
+    argument, the prediction (`criterion(outputs, targets)`): the rest are labels, data."""
+    from .graphs import _loss_name, _names_in
+
+    value = getattr(n.cst, "value", None)
+    if isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call) and value.args:
+        func = value.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if isinstance(last, str) and _loss_name(last):
+            return _names_in(value.args[0].value)
+    return n.uses - n.callees
 
 
 def loop_not_backwarded(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:

@@ -168,8 +168,8 @@ class ModuleFacts:
 
 class Evidence:
     """Names (the last part: `self.model` -> model) that are modules whose calls build a graph:
-    trained here (put in .train(), parameters given to an optimizer, or, added per scope by the
-    engine, called to compute what is backwarded) or evaluated here (.eval(), load_state_dict),
+    trained here (put in .train() or .zero_grad(), parameters given to an optimizer, or, added per
+    scope by the engine, called to compute what is backwarded) or evaluated here (.eval(), load_state_dict),
     less the frozen ones (.requires_grad_(False)); and names bound to nn.*Loss instances.
     `functions`: names that are not modules whatever they compute (builtins, imported names,
     functions defined here)."""
@@ -193,9 +193,9 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
     func = call.func
     if isinstance(func, ast.Attribute):
         target = _last(func.value)
-        if name == "train" and not (call.args and isinstance(call.args[0], ast.Constant)
-                                    and call.args[0].value is False):
-            ev.modules.add(target)
+        if name == "zero_grad" or name == "train" and not (
+                call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False):
+            ev.modules.add(target)  # net.train(), net.zero_grad(): trained here
         elif name in ("eval", "load_state_dict"):
             ev.modules.add(target)
         elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \

@@ -116,3 +116,12 @@ def project_autocast(model, loader, scaler, compute_loss):  # yolov5: a wrapper 
             pred = model(imgs)  # GF004: add 'del pred'
             loss, items = compute_loss(pred, targets)  # GF001: add 'del loss'
         scaler.scale(loss).backward()
+
+
+def scaled_for_accumulation(model, criterion, loader, optimizer, accum_iter):
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        outputs = model(x)  # GF004: add 'del outputs'
+        loss = criterion(outputs, y)
+        loss /= accum_iter  # GF001: add 'del loss'
+        loss.backward()
