@@ -13,6 +13,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
 
 from .engine import analyze
+from .engine.scopes import worth_analysing
 from .errors import failure_reason, one_line as _reason
 from .rules import RULES
 from .rules.base import Finding
@@ -29,8 +30,9 @@ def parse(source: Union[str, bytes]) -> cst.Module:
     return cst.parse_module(source)
 
 
-def parse_checked(source: bytes) -> Tuple[cst.Module, ast.Module]:
+def parse_checked(source: bytes) -> Tuple[Optional[cst.Module], ast.Module]:
     """`parse` for files no one has checked yet (graphfree-fix; flake8 has compiled them already).
+    The LibCST module is None when CPython's ast shows the file cannot report anything.
 
     CPython's own parser goes first: it rejects what Python would reject with a clear message, and
     it fails cleanly on pathologically deep code that crashes LibCST's native parser outright.
@@ -44,6 +46,8 @@ def parse_checked(source: bytes) -> Tuple[cst.Module, ast.Module]:
         deep = isinstance(e, RecursionError)
         raise SourceError(f"cannot parse: {'too deeply nested' if deep else _reason(e)}") from None
     check_depth(tree)
+    if not worth_analysing(tree):
+        return None, tree
     try:
         return parse(source), tree
     except Exception as e:  # noqa: BLE001 - LibCST rejects a few things CPython accepts
@@ -93,6 +97,8 @@ def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
     """Parse and analyse text that CPython has already compiled (flake8's case)."""
     if tree is not None:
         check_depth(tree)
+        if not worth_analysing(tree):
+            return []
     with analysis_mode():
         return findings(parse(source), tree)
 

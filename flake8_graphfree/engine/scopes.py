@@ -28,6 +28,37 @@ FRAME_INSPECT = frozenset({"stack", "trace"})  # inspect.stack(), inspect.trace(
 NAMESPACE_CALLS = frozenset({"globals", "eval", "exec", "vars", "__import__"})
 
 
+def worth_analysing(tree: ast.Module) -> bool:
+    """On CPython's ast (flake8 hands it over for free): can this file report anything? A file
+    that runs a backward can; one that only evaluates (the text check passed on `.eval(` or
+    `load_state_dict(`) can only if a loop running with grad on calls a module with evidence.
+    Saves the LibCST parse otherwise."""
+    loops = []
+    stack = [(tree, False)]
+    while stack:
+        node, off = stack.pop()
+        if isinstance(node, ast.Call):
+            name = _called_name(node.func)
+            if name in ("backward", "manual_backward") or (
+                    name.endswith("scaler") and node.args):  # loss_scaler(loss), not NativeScaler()
+                return True
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and not off:
+            loops.append(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            off = off or any(_grad_mode(d) is False for d in node.decorator_list)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                mode = _grad_mode(item.context_expr)
+                if mode is not None:
+                    off = not mode
+        stack.extend((child, off) for child in ast.iter_child_nodes(node))
+    if not loops:
+        return False
+    modules = ModuleFacts(None, tree).evidence.modules
+    return any(isinstance(n, ast.Call) and _direct_callee(n.func) in modules
+               for loop in loops for n in ast.walk(loop))
+
+
 def free_names(scanner: NameScanner, node, memo: Dict[int, Set[str]]) -> Set[str]:
     """Names `node` (a nested FunctionDef or ClassDef) reads from enclosing scopes, conservatively:
     its own reads that are not its locals, plus those of everything nested in it. A class's own

@@ -53,6 +53,8 @@ def _fix(source: bytes, select) -> FixResult:
     left (`unfixed`) is what the fixed file reports: a finding can appear when a `.detach()`
     stops another holder from masking it."""
     module, tree = parse_checked(source)
+    if module is None:
+        return FixResult(source, source)
     found = _reported(module, tree, source, select)
     fixed: List[Finding] = []
     new = source

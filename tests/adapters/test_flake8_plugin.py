@@ -83,3 +83,15 @@ def test_only_a_call_lets_a_file_through_the_text_check(monkeypatch):
     lines = ["# kept for backwards compatible loading: see loss.backward() in train.py\n",
              "for b in loader:\n", "    loss = model(b)\n"]
     assert list(GraphFreeChecker(None, lines).run()) == []
+
+
+def test_an_evaluation_file_without_a_loop_that_builds_a_graph_is_not_parsed(monkeypatch):
+    import ast
+
+    from flake8_graphfree.adapters.flake8_plugin import GraphFreeChecker
+    import flake8_graphfree.lint as lint
+
+    monkeypatch.setattr(lint, "parse", lambda _: (_ for _ in ()).throw(AssertionError("parsed")))
+    source = ("model.eval()\nwith torch.no_grad():\n    for x in loader:\n        out = model(x)\n"
+              "@torch.inference_mode()\ndef run(loader):\n    for x in loader:\n        out = model(x)\n")
+    assert list(GraphFreeChecker(ast.parse(source), source.splitlines(True)).run()) == []
