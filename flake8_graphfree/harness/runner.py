@@ -38,21 +38,26 @@ def _seed(torch) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def parameter_hash(torch) -> str:
-    """One hash over the parameters of every live nn.Module (order-independent)."""
-    digests = []
+def parameters(torch) -> list:
+    """[name, sha256 of the bytes, sum] for every parameter of every live nn.Module, sorted (the
+    name is the module's class and the parameter's name: `Linear.weight`)."""
+    found = []
     for obj in gc.get_objects():
         try:
             if not isinstance(obj, torch.nn.Module):
                 continue
         except ReferenceError:  # weak proxies
             continue
-        h = hashlib.sha256()
         for name, p in obj.named_parameters(recurse=False):
-            h.update(name.encode())
-            h.update(_raw_bytes(p.detach().cpu().contiguous()))
-        digests.append(h.hexdigest())
-    return hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
+            t = p.detach().cpu().contiguous()
+            digest = hashlib.sha256(_raw_bytes(t)).hexdigest()
+            found.append([f"{type(obj).__name__}.{name}", digest, float(t.double().sum())])
+    return sorted(found)
+
+
+def parameter_hash(params: list) -> str:
+    """One hash over all parameters (order-independent)."""
+    return hashlib.sha256("".join(f"{n}:{d}" for n, d, _ in params).encode()).hexdigest()
 
 
 def _raw_bytes(t) -> bytes:
@@ -100,7 +105,7 @@ def main(argv=None) -> int:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-        runpy.run_path(ns.script, run_name="__main__")
+        namespace = runpy.run_path(ns.script, run_name="__main__")
         torch.cuda.synchronize()
         result["peak_bytes"] = torch.cuda.max_memory_allocated() - base
         result["peak_reserved_bytes"] = torch.cuda.max_memory_reserved()
@@ -109,12 +114,15 @@ def main(argv=None) -> int:
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            runpy.run_path(ns.script, run_name="__main__")
+            namespace = runpy.run_path(ns.script, run_name="__main__")
         timeline = cpu_timeline(prof)
         result["peak_bytes"] = max((live for _, live in timeline), default=0)
         result["timeline"] = timeline[:: max(1, len(timeline) // 2000)]
     sys.stdout.flush()
-    result["parameter_hash"] = parameter_hash(torch)
+    params = parameters(torch)  # `namespace` keeps the script's modules alive until here
+    del namespace
+    result["parameter_hash"] = parameter_hash(params)
+    result["parameters"] = params
     with open(ns.out, "w") as f:
         json.dump(result, f)
     return 0

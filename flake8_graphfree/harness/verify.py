@@ -18,8 +18,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, List, Optional
+
+from .. import __version__
 
 EXPECT = re.compile(r"#\s*graphfree-verify:\s*expect\s+(?P<codes>(?:GF\d{3}[ ,]*)*)"
                     r"(?:saving\s*>=\s*(?P<saving>\d+(?:\.\d+)?)\s*%)?", re.IGNORECASE)
@@ -36,6 +39,11 @@ class Result:
     equivalent: bool = False
     verdict: str = "fail"
     reason: str = ""
+    difference: str = ""  # what differed between the runs compared, when something did
+    expected: Optional[dict] = None  # the script's `# graphfree-verify: expect ...` line
+    expectation_met: Optional[bool] = None
+    fixes: list = field(default_factory=list)  # [{"code", "line"}] applied to the copy
+    seconds: dict = field(default_factory=dict)  # wall time of each run: original, again, fixed
     timeline_before: list = field(default_factory=list, repr=False)
     timeline_after: list = field(default_factory=list, repr=False)
 
@@ -53,6 +61,17 @@ class Run:
     param_hash: str = ""
     timeline: list = field(default_factory=list)
     failure: str = ""  # why the run does not count (crash, timeout)
+    seconds: float = 0.0
+    params: list = field(default_factory=list)  # [name, sha256, sum] per parameter
+
+
+@dataclass
+class Compare:
+    """What two runs must share to be equivalent: `what` is "output", "params" or "both";
+    output lines matching any of `ignore` are left out of the comparison."""
+
+    what: str = "both"
+    ignore: List["re.Pattern"] = field(default_factory=list)
 
 
 def expectation(source: bytes):
@@ -79,21 +98,25 @@ def run_script(path: str, meter: str, timeout: float, args: List[str], cwd: str)
                    PYTHONPATH=os.pathsep.join(p for p in (cwd, os.environ.get("PYTHONPATH")) if p))
         cmd = [sys.executable, "-W", "ignore", "-m", "flake8_graphfree.harness.runner",
                "--meter", meter, "--out", out, path, *args]
+        started = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=cwd, env=env)
         except subprocess.TimeoutExpired:
             return Run(failure=f"timed out after {timeout:g} s")
+        seconds = round(time.perf_counter() - started, 2)
         if proc.returncode != 0 or not os.path.exists(out):
             tail = proc.stderr.decode(errors="replace").strip().splitlines()
-            return Run(stdout=proc.stdout,
+            return Run(stdout=proc.stdout, seconds=seconds,
                        failure=f"exit {proc.returncode}: {tail[-1] if tail else 'no output'}")
         with open(out) as f:
             data = json.load(f)
-        return Run(proc.stdout, data["peak_bytes"], data["parameter_hash"], data["timeline"])
+        return Run(proc.stdout, data["peak_bytes"], data["parameter_hash"], data["timeline"],
+                   seconds=seconds, params=data.get("parameters", []))
 
 
 def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] = (),
-                  fixer: Optional[Callable[[bytes], bytes]] = None) -> Result:
+                  fixer: Optional[Callable[[bytes], bytes]] = None,
+                  compare: Compare = Compare()) -> Result:
     """One script, end to end. `fixer` replaces graphfree-fix (tests use it to plant a bad fix)."""
     from ..fix import FixError, fix_source
     from ..lint import SourceError
@@ -107,6 +130,10 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
         result.reason = str(e)
         return result
     result.codes = sorted({f.code for f in fixed.fixed + fixed.unfixed})
+    result.fixes = [{"code": f.code, "line": f.line} for f in fixed.fixed]
+    declared = expectation(source)
+    if declared is not None:
+        result.expected = {"codes": declared[0], "saving_percent": declared[1]}
     new_source = fixer(source) if fixer is not None else fixed.new_source
     cwd = os.path.dirname(os.path.abspath(path))
     before = run_script(os.path.abspath(path), meter, timeout, list(args), cwd)
@@ -116,9 +143,11 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
     # The original runs twice: if it does not agree with itself, no comparison with the fixed
     # script can mean anything, and the difference is the noise floor, not a verdict.
     again = run_script(os.path.abspath(path), meter, timeout, list(args), cwd)
-    noise = again.failure or _difference(before, again)
+    result.seconds = {"original": before.seconds, "original_again": again.seconds}
+    noise = again.failure or _difference(before, again, compare)
     if noise:
         result.verdict = "noisy"
+        result.difference = noise
         result.reason = f"two runs of the original differ, so no verdict: {noise}"
         return result
     if new_source == source:
@@ -129,6 +158,7 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
             with open(copy, "wb") as f:
                 f.write(new_source)
             after = run_script(copy, meter, timeout, list(args), cwd)
+        result.seconds["fixed"] = after.seconds
         if after.failure:
             result.reason = f"fixed: {after.failure}"
             return result
@@ -136,23 +166,23 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
     result.saving_bytes = before.peak - after.peak
     result.saving_percent = round(100.0 * result.saving_bytes / before.peak, 2) if before.peak else 0.0
     result.timeline_before, result.timeline_after = before.timeline, after.timeline
-    difference = _difference(before, after)
+    difference = _difference(before, after, compare)
     if difference:
+        result.difference = difference
         result.reason = f"the fixed script differs: {difference}"
-    else:
-        result.equivalent = True
-    if not result.equivalent:
         return result
-    expected = expectation(source)
-    if expected is not None:
-        codes, saving = expected
+    result.equivalent = True
+    if declared is not None:
+        codes, saving = declared
         missing = [c for c in codes if c not in result.codes]
+        result.expectation_met = False
         if missing:
             result.reason = f"expected {', '.join(missing)}, found {', '.join(result.codes) or 'none'}"
             return result
         if saving is not None and result.saving_percent < saving:
             result.reason = f"expected a saving >= {saving:g}%, measured {result.saving_percent:g}%"
             return result
+        result.expectation_met = True
     result.verdict = "pass"
     if new_source == source:
         result.reason = "no autofix for its findings" if result.codes else "nothing to fix"
@@ -163,16 +193,30 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
     return result
 
 
-def _difference(a: Run, b: Run) -> str:
+def _difference(a: Run, b: Run, compare: Compare = Compare()) -> str:
     """What differs between two runs of a script, as one line ("" when nothing does)."""
-    if a.stdout != b.stdout:
-        old, new = a.stdout.splitlines(), b.stdout.splitlines()
-        i = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
-        show = lambda lines: repr(lines[i].decode(errors="replace")) if i < len(lines) else "end of output"
-        return f"printed something else, first at output line {i + 1}: {show(old)} then {show(new)}"
-    if a.param_hash != b.param_hash:
+    if compare.what in ("output", "both"):
+        old, new = _kept(a.stdout, compare), _kept(b.stdout, compare)
+        if old != new:
+            i = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+            show = lambda lines: repr(lines[i]) if i < len(lines) else "end of output"  # noqa: E731
+            return f"printed something else, first at output line {i + 1}: {show(old)} then {show(new)}"
+    if compare.what in ("params", "both") and a.param_hash != b.param_hash:
+        theirs = {name: (digest, total) for name, digest, total in b.params}
+        for name, digest, total in a.params:
+            if name not in theirs:
+                return f"ended with different model parameters: {name} is missing"
+            if theirs[name][0] != digest:
+                return (f"ended with different model parameters, first {name} "
+                        f"(sum {total:.9g} then {theirs[name][1]:.9g}, "
+                        f"a difference of {abs(total - theirs[name][1]):.3g})")
         return "ended with different model parameters"
     return ""
+
+
+def _kept(stdout: bytes, compare: Compare) -> List[str]:
+    lines = stdout.decode(errors="replace").splitlines()
+    return [line for line in lines if not any(p.search(line) for p in compare.ignore)]
 
 
 def scripts(paths: List[str]) -> List[str]:
@@ -238,6 +282,8 @@ def device_description(meter: str, torch) -> str:
     return f"cpu: {platform.machine()} {platform.processor() or ''}".strip()
 
 
+SCHEMA = 2  # of the JSON report; docs/verification.md describes it
+
 METERS = {
     "cpu": "torch profiler (profile_memory=True): exact live CPU tensor bytes from every allocation "
            "and free; peak = maximum of their running sum",
@@ -251,22 +297,41 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "--" in argv:
         at = argv.index("--")
         argv, script_args = argv[:at], argv[at + 1:]
-    parser = argparse.ArgumentParser(prog="graphfree-verify", description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", metavar="PATH", default=["fixtures"],
-                        help="scripts, or folders of them (default: fixtures/)")
-    parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    parser.add_argument("--json", metavar="FILE")
-    parser.add_argument("--markdown", metavar="FILE")
+    parser = argparse.ArgumentParser(
+        prog="graphfree-verify", description=__doc__.splitlines()[0],
+        usage="%(prog)s [options] PATH [PATH ...] [-- ARGS ...]",
+        epilog="Arguments after `--` are passed to every script. Exit status: 0 every script "
+        "equivalent and meeting its expectation, 1 otherwise, 2 usage errors.")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="training scripts, or folders of them (files starting with _ skipped)")
+    parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto",
+                        help="meter: cuda when torch sees a GPU (auto, the default), or cpu")
+    parser.add_argument("--compare", choices=("both", "output", "params"), default="both",
+                        help="what the fixed run must share with the original: printed output, "
+                        "final model parameters, or both (default)")
+    parser.add_argument("--ignore-output", metavar="REGEX", action="append", default=[],
+                        help="leave output lines matching REGEX out of the comparison (repeatable;"
+                        " timings, dates, progress bars)")
+    parser.add_argument("--json", metavar="FILE", help="write the report as JSON (schema in "
+                        "docs/verification.md)")
+    parser.add_argument("--markdown", metavar="FILE", help="write the table as Markdown")
     parser.add_argument("--plot", metavar="FILE.png", help="memory over the run (needs matplotlib)")
-    parser.add_argument("--timeout", type=float, default=600, metavar="S", help="per run (default 600)")
+    parser.add_argument("--timeout", type=float, default=600, metavar="S",
+                        help="limit for each run of a script, in seconds (default 600)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     ns = parser.parse_args(argv)
+    try:
+        compare = Compare(ns.compare, [re.compile(r) for r in ns.ignore_output])
+    except re.error as e:
+        parser.error(f"--ignore-output: {e}")
     try:
         import warnings
 
         warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
         import torch
     except ImportError:
-        print("graphfree-verify: error: needs torch (pip install torch)", file=sys.stderr)
+        print("graphfree-verify: error: needs torch: install the build for your machine first "
+              "(an unpinned `pip install torch` can pull gigabytes of CUDA libraries)", file=sys.stderr)
         return 2
     if ns.plot:
         try:
@@ -288,10 +353,19 @@ def main(argv: Optional[List[str]] = None) -> int:
               file=sys.stderr)
         return 2
     results = []
-    for p in paths:
-        results.append(verify_script(p, meter, ns.timeout, script_args))
-    report = {"device": device_description(meter, torch), "torch": torch.__version__,
-              "meter": METERS[meter], "results": [r.public() for r in results]}
+    for i, p in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {p}: running", file=sys.stderr, flush=True)
+        r = verify_script(p, meter, ns.timeout, script_args, compare=compare)
+        runs = ", ".join(f"{k.replace('_', ' ')} run {v:.1f} s" for k, v in r.seconds.items())
+        print(f"[{i}/{len(paths)}] {p}: {r.verdict}; {runs or 'not run'}; peak "
+              f"{_mib(r.peak_before_bytes)} -> {_mib(r.peak_after_bytes)}", file=sys.stderr, flush=True)
+        results.append(r)
+    report = {"schema": SCHEMA, "tool": f"graphfree-verify {__version__}",
+              "arguments": list(sys.argv[1:] if argv is None else argv) + (
+                  ["--"] + script_args if script_args else []),
+              "device": device_description(meter, torch), "torch": torch.__version__,
+              "meter": METERS[meter], "compare": ns.compare, "ignore_output": ns.ignore_output,
+              "results": [r.public() for r in results]}
     print(f"device: {report['device']}; torch {report['torch']}; meter: {report['meter']}")
     print(table(results), end="")
     if ns.json:

@@ -8,7 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from flake8_graphfree.harness.verify import verify_script  # noqa: E402
+import re  # noqa: E402
+
+from flake8_graphfree.harness.verify import Compare, verify_script  # noqa: E402
 
 from ..conftest import run  # noqa: E402
 
@@ -43,10 +45,20 @@ def test_every_fixture_is_equivalent_and_meets_its_expectation(fixtures_report):
     assert report["torch"] == torch.__version__ and report["device"].startswith("cpu")
     by_name = {Path(r["script"]).name: r for r in report["results"]}
     assert set(by_name) == {p.name for p in (ROOT / "fixtures").glob("[!_]*.py")}
+    assert report["schema"] == 2 and report["tool"].startswith("graphfree-verify ")
+    assert report["arguments"] == ["fixtures", "--device", "cpu", "--json", report["arguments"][-1]]
     for r in report["results"]:
         assert set(r) == {"script", "codes", "peak_before_bytes", "peak_after_bytes", "saving_bytes",
-                          "saving_percent", "equivalent", "verdict", "reason"}
+                          "saving_percent", "equivalent", "verdict", "reason", "difference",
+                          "expected", "expectation_met", "fixes", "seconds"}
         assert r["equivalent"] and r["verdict"] == "pass", r
+        assert r["expectation_met"] is (True if r["expected"] else None)
+        assert set(r["seconds"]) >= {"original", "original_again"}
+    assert by_name["train_for_loop.py"]["fixes"] == [{"code": "GF004", "line": 17},
+                                                     {"code": "GF002", "line": 18}]
+    progress = result.stderr.decode().splitlines()
+    assert progress[0] == "[1/10] fixtures/accumulated_loss.py: running"
+    assert progress[1].startswith("[1/10] fixtures/accumulated_loss.py: pass; original run ")
     # The fix saves real memory where the graph still holds tensors, and nothing where it does not.
     assert by_name["retain_graph_loop.py"]["saving_percent"] >= 30
     assert by_name["skipped_backward.py"]["saving_percent"] >= 35
@@ -107,3 +119,27 @@ def test_scripts_run_single_threaded_and_deterministic(tmp_path):
                   "--out", str(out), str(path)])
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout == b"1 True False\n"
+
+
+def test_ignored_output_lines_and_what_is_compared(tmp_path):
+    # A timing line differs on every run: with --ignore-output it is left out and the verdict holds.
+    path = tmp_path / "timed.py"
+    path.write_text("import time\nprint('start')\nprint(f'took {time.perf_counter_ns()} ns')\n")
+    noisy = verify_script(str(path), "cpu")
+    assert noisy.verdict == "noisy" and "'took " in noisy.difference
+    calm = verify_script(str(path), "cpu", compare=Compare("both", [re.compile(r"^took ")]))
+    assert calm.verdict == "pass" and calm.equivalent
+    params_only = verify_script(str(path), "cpu", compare=Compare("params"))
+    assert params_only.verdict == "pass"
+
+
+def test_a_changed_parameter_is_named_with_the_difference(tmp_path):
+    (tmp_path / "tiny.py").write_text(TINY)
+
+    def broken(source: bytes) -> bytes:  # a "fix" that moves one bias after training
+        return source + b"model.bias.data += 0.5\n"
+
+    result = verify_script(str(tmp_path / "tiny.py"), "cpu", fixer=broken, compare=Compare("params"))
+    assert result.verdict == "fail" and not result.equivalent
+    assert result.difference.startswith("ended with different model parameters, first Linear.bias (sum ")
+    assert result.difference.endswith("a difference of 0.5)")
