@@ -94,6 +94,30 @@ class GF002(Rule):
             "    return total\n",
         ),
     ]
+    must_trigger += [
+        Example(  # an evaluation every k steps inside a training loop, outside torch.no_grad()
+            "def train(net, loader, opt, crit, test_x):\n"
+            "    net.train()\n"
+            "    for step, (x, y) in enumerate(loader):\n"
+            "        loss = crit(net(x), y)\n"
+            "        loss.backward()\n"
+            "        del loss\n"
+            "        if step % 50 == 0:\n"
+            "            test_out = net(test_x)\n"
+            "            print(test_out.argmax(1).float().mean().item())\n",
+            lines=(8,),
+            fixed="def train(net, loader, opt, crit, test_x):\n"
+            "    net.train()\n"
+            "    for step, (x, y) in enumerate(loader):\n"
+            "        loss = crit(net(x), y)\n"
+            "        loss.backward()\n"
+            "        del loss\n"
+            "        if step % 50 == 0:\n"
+            "            test_out = net(test_x)\n"
+            "            print(test_out.argmax(1).float().mean().item())\n"
+            "            del test_out\n",
+        ),
+    ]
     must_not_trigger = [
         Example(  # the same loop under torch.no_grad(): no graph at all
             "model(x0).sum().backward()  # a training step elsewhere in the file\n"
