@@ -19,7 +19,7 @@ import libcst as cst
 
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
-from .names import Effects, NameScanner, _dotted, direct_callee, read_children
+from .names import Effects, NameScanner, _dotted, direct_callee, looks_like_class, read_children
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -33,7 +33,8 @@ SEVER_FUNCS = frozenset({"float", "int", "bool", "len", "str", "repr", "round", 
                          "type", "id", "print", "range"})
 
 
-BUILTINS_KEEPING_GRAPH = frozenset({"sum", "max", "min", "abs", "pow"})
+BUILTINS_KEEPING_GRAPH = frozenset({"sum", "max", "min", "abs", "pow", "zip", "enumerate",
+                                    "reversed", "list", "tuple", "iter"})
 TORCH_NAMESPACES = ("torch.", "F.", "nn.functional.", "functional.")
 
 
@@ -60,7 +61,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         if callee is not None:
             if callee in evidence.modules:
                 return True
-            if callee[:1].isupper():
+            if looks_like_class(callee):
                 return False  # a constructor: Model(cfg) builds a module, not a graph
             if callee in evidence.losses or _loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
                 return args()
@@ -105,6 +106,8 @@ def bound_value(node: Node, name: str):
                 return item.item
     if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.NamedExpr):
         return stmt.value.value
+    if isinstance(stmt, cst.For) and node.kind == "target":
+        return stmt.iter  # the target takes elements of what the loop iterates over
     return None
 
 
@@ -165,27 +168,49 @@ class Carrying:
 def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple]:
     """(definition, name) pairs in the loop body that the value `name` gets at `target_def` was
     computed from, transitively within the iteration (`logits = model(x); loss = criterion(logits,
-    y)`)."""
+    y)`). Bindings in nested loops count; a nested loop's target is followed to what the loop
+    iterates over (`for f1, f2 in zip(features, ...)` reaches `features`) but is not a source
+    itself: it only points into that value."""
+    nested = {id(inner.target): inner for inner in scope.loops
+              if inner is not loop and inner.target is not None and loop.contains(inner.target)}
     found: List[tuple] = []
     seen: Set[tuple] = set()
     stack = [(target_def, name)]
     while stack:
         node, var = stack.pop()
-        value = bound_value(node, var)
-        if value is None:
-            continue
-        # The node's uses are the names its whole value reads; an unpacked element reads fewer.
-        names = set(node.uses) if value is getattr(node.cst, "value", None) else _names_in(value)
-        # `loss /= k` reads the old loss: its sources are followed too (the old value itself is
-        # the same name, reported once at most).
+        inner = nested.get(id(node))
+        if inner is not None:  # a nested loop's target: on to the loop's iterable
+            names, node = set(inner.iter.uses), inner.iter
+        else:
+            value = bound_value(node, var)
+            if value is None:
+                continue
+            # The node's uses are the names its whole value reads; an unpacked element reads
+            # fewer. `loss /= k` reads the old loss: its sources are followed too.
+            names = set(node.uses) if value is getattr(node.cst, "value", None) else _names_in(value)
         for used in sorted(names):
             for d in definitions(reaching(scope, loop, used).get(node.id, ())):
-                if (d.id, used) in seen or d.loop is not loop or d is loop.target:
+                if (d.id, used) in seen or not loop.contains(d) or d is loop.target:
                     continue
                 seen.add((d.id, used))
-                found.append((d, used))
+                if id(d) not in nested:
+                    found.append((d, used))
                 stack.append((d, used))
     return found
+
+
+def aliases(scope: Scope, loop: Loop, found: List[tuple]) -> List[tuple]:
+    """(copy, alias) for each `alias = var` in the loop body that copies one of the bindings in
+    `found` (`real_score = outputs`): the alias holds the same value."""
+    out = []
+    for n in scope.nodes[loop.body_start:loop.body_end]:
+        stmt = n.cst
+        if isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Name) and len(n.bound) == 1:
+            var = stmt.value.value
+            reaching_defs = set(definitions(reaching(scope, loop, var).get(n.id, ())))
+            if any(d in reaching_defs and v == var for d, v in found):
+                out.append((n, next(iter(n.bound))))
+    return out
 
 
 def _names_in(expr) -> Set[str]:

@@ -16,8 +16,8 @@ from .builder import build_scope
 from .cfg import Loop, Node, Scope
 from .scopes import ModuleFacts, scopes_with_loops
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
-from .graphs import Carrying, sources
-from .names import BackwardCall, scanner_for
+from .graphs import Carrying, aliases, sources
+from .names import BackwardCall, looks_like_class, scanner_for
 from .facts import FactKind, InsertDel, NoFix
 from .placement import insertion, plan_del, reconcile
 
@@ -84,6 +84,22 @@ def analyze(module: cst.Module, tree=None) -> list:
     return found
 
 
+def _rebound_before_forward(loop: Loop, name: str, forwards: Set[int]) -> bool:
+    """Every path from the start of an iteration rebinds `name` before a forward pass runs."""
+    seen, stack = set(), list(loop.header.succ)
+    while stack:
+        n = stack.pop()
+        if n.id in seen or not loop.contains(n):
+            continue
+        seen.add(n.id)
+        if name in n.bound:
+            continue
+        if n.id in forwards:
+            return False
+        stack.extend(n.succ)
+    return True
+
+
 def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     """The modules whose output a backward in this scope goes through: walking back from each
     backward call through loss functions and arithmetic (`loss /= k`, `criterion(out, y)`), the
@@ -92,7 +108,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     from .graphs import _loss_name
 
     def models(n: Node) -> Set[str]:
-        return {c for c in n.callees if not _loss_name(c) and not c[:1].isupper()
+        return {c for c in n.callees if not _loss_name(c) and not looks_like_class(c)
                 and c not in evidence.functions and c not in evidence.losses}
 
     found: Set[str] = set()
@@ -100,6 +116,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     for n in scope.nodes:
         for name in n.bound:
             binders.setdefault(name, []).append(n)
+    iterables = {id(lp.target): lp.iter for lp in scope.loops if lp.target is not None}
     stack = [n for n in scope.nodes if n.backwards]
     seen: Set[int] = set()
     while stack:
@@ -111,6 +128,8 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
         if called and not n.backwards or called - {"backward"} and n.backwards:
             found |= called
             continue
+        if id(n) in iterables:  # a loop target: on to what the loop iterates over
+            n = iterables[id(n)]
         for name in _inputs(n):
             stack.extend(binders.get(name, ()))
     return found
@@ -252,13 +271,18 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     for name, calls in targets.items():
         for node, _ in calls:
             for d in definitions(reaching(scope, loop, name).get(node.id, ())):
-                if d.loop is loop:
+                if loop.contains(d):
                     found.update(sources(scope, loop, d, name))
+    found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.
     out, done = [], set(targets)
+    forwards = {n.id for n in scope.nodes[loop.body_start:loop.body_end]
+                if n.callees & scope.module.evidence.modules} if scope.module else set()
     for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
         if var in done or var not in carrying.get(src.id, ()):
             continue
+        if src.loop is not loop and _rebound_before_forward(loop, var, forwards):
+            continue  # bound in a nested loop, but rebound first thing next time (`states = ...`)
         r = _surviving(scope, loop, src, var, FactKind.SOURCE)
         if r is not None:
             done.add(var)
@@ -298,7 +322,7 @@ def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
 def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: FactKind) -> Optional[Retention]:
     if not survives(d, var, loop) or read_next_iteration(var, loop) is not None:
         return None
-    if _copied(scope, loop, var):
+    if _copied(scope, loop, var, d):
         return None
     slots, reason = plan_del(scope, loop, var, [d])
     name_node = [n for (x, n) in d.defs if x == var][-1]
@@ -330,15 +354,18 @@ def _backward_elsewhere(module_calls: ModuleFacts, scope: Scope, loop: Loop) -> 
     return any((n.uses | n.calls) & helpers for n in scope.nodes[loop.body_start:loop.body_end])
 
 
-def _copied(scope: Scope, loop: Loop, name: str) -> bool:
-    """The bare value is stored under another name, attribute or item in the loop body."""
+def _copied(scope: Scope, loop: Loop, name: str, binding: Optional[Node] = None) -> bool:
+    """The bare value is stored under another name in the loop body (`prev = loss`): another holder
+    keeps the graph, and `del name` frees nothing. With `binding`, only a copy of that binding's
+    value counts (`real_score = outputs` does not hide a later `outputs = D(fake)`)."""
     for n in scope.nodes[loop.body_start:loop.body_end]:
         stmt = n.cst
         if isinstance(stmt, (cst.Assign, cst.AnnAssign)):
             value = stmt.value
             while isinstance(value, cst.Tuple) and len(value.elements) == 1:
                 value = value.elements[0].value
-            if isinstance(value, cst.Name) and value.value == name:
+            if isinstance(value, cst.Name) and value.value == name and (
+                    binding is None or binding in definitions(reaching(scope, loop, name).get(n.id, ()))):
                 return True
     return False
 

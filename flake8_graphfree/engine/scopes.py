@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Set
 import libcst as cst
 
 from .gradmode import NOT_LITERAL, grad_mode
-from .names import NameScanner, _param_names, header_effects, sub_blocks
+from .names import NameScanner, _param_names, header_effects, looks_like_class, sub_blocks
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
 FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
@@ -165,6 +165,11 @@ class ModuleFacts:
                 callee = _called_name(node.value.func)
                 if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
                     ev.losses.update(_last(t) for t in node.targets)
+                chain = node.value  # vgg = VGGNet().to(device).eval(): vgg is the module
+                while isinstance(chain, ast.Call) and isinstance(chain.func, ast.Attribute):
+                    if chain.func.attr in ("eval", "train"):
+                        ev.modules.update(_last(t) for t in node.targets)
+                    chain = chain.func.value
             elif isinstance(node, ast.Attribute):
                 frames |= node.attr in FRAME_NAMES or (
                     node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
@@ -214,7 +219,7 @@ class Evidence:
 
     def add_callees(self, callees) -> None:
         """Callees of a statement that computes what is backwarded: the modules among them."""
-        self.modules |= {c for c in callees if not c[:1].isupper() and c not in self.functions}
+        self.modules |= {c for c in callees if not looks_like_class(c) and c not in self.functions}
 
 
 OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")

@@ -2,8 +2,9 @@
 
     python -m flake8_graphfree.harness.runner --meter cpu|cuda --out RESULT.json SCRIPT [ARGS...]
 
-The script's stdout passes through untouched. RESULT.json gets the meter's peak, the timeline of
-live bytes, and a hash of every parameter of every torch.nn.Module alive at the end.
+The script's stdout passes through untouched. RESULT.json gets the meter's peak, the peak and the
+live bytes of each iteration (see Iterations), and each parameter of every torch.nn.Module alive
+at the end (a hash of its bytes and its sum).
 
 Meters:
 - cpu: the torch profiler with profile_memory=True records every CPU tensor allocation and free
@@ -68,17 +69,112 @@ def _raw_bytes(t) -> bytes:
     return bytes((ctypes.c_ubyte * n).from_address(t.data_ptr())) if n else b""
 
 
-def cpu_timeline(prof) -> list:
-    """(ns since start, live bytes) after each allocation or free seen by the profiler."""
-    events = sorted(((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                     if e.name() == "[memory]" and e.device_type() == _cpu_device()),
-                    key=lambda t: t[0])
-    live, out = 0, []
-    t0 = events[0][0] if events else 0
-    for t, nbytes in events:
+def cpu_events(prof):
+    """(time, live bytes after each allocation or free) and (time, kind) of each iteration mark,
+    from the profiler (the marks are record_function events on the same clock)."""
+    cpu = _cpu_device()
+    memory, marks = [], []
+    for e in prof.profiler.kineto_results.events():
+        name = e.name()
+        if name == "[memory]" and e.device_type() == cpu:
+            memory.append((e.start_ns(), e.nbytes()))
+        elif name.startswith("graphfree::"):
+            marks.append((e.start_ns(), name.split("::", 1)[1]))
+    live, timeline = 0, []
+    for t, nbytes in sorted(memory):
         live += nbytes
-        out.append((t - t0, live))
-    return out
+        timeline.append((t, live))
+    return timeline, sorted(marks)
+
+
+class Iterations:
+    """Marks the end of each iteration without touching the script: every optimizer step (PyTorch's
+    global step hook), every `Tensor.backward()` and every top-level module call. Iterations are
+    counted by optimizer steps, or by backward calls where no optimizer steps twice, or by forward
+    passes. The CUDA meter reads and resets its peak at each
+    mark; the CPU meter leaves a profiler event and splits the allocation records afterwards.
+    Where neither happens twice (an evaluation loop), top-level module forward calls count.""" 
+
+    KINDS = ("step", "backward", "forward")
+
+    def __init__(self, torch, meter: str) -> None:
+        self.torch, self.meter = torch, meter
+        self.cuda = {k: {"peaks": [], "live_at_end": [], "running": 0} for k in self.KINDS}
+        from torch.nn.modules.module import (register_module_forward_hook,
+                                             register_module_forward_pre_hook)
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+
+        register_optimizer_step_post_hook(lambda *_: self.mark("step"))
+        self.depth = 0  # only a top-level module call is a forward pass, not its submodules'
+
+        def enter(*_):
+            self.depth += 1
+
+        def leave(*_):
+            self.depth -= 1
+            if self.depth == 0:
+                self.mark("forward")
+
+        register_module_forward_pre_hook(enter)
+        register_module_forward_hook(leave)
+        original = torch.Tensor.backward
+
+        def backward(tensor, *args, **kwargs):
+            out = original(tensor, *args, **kwargs)
+            self.mark("backward")
+            return out
+
+        torch.Tensor.backward = backward
+
+    def mark(self, kind: str) -> None:
+        torch = self.torch
+        if self.meter == "cpu":
+            with torch.profiler.record_function(f"graphfree::{kind}"):
+                pass
+            return
+        peak, live = torch.cuda.max_memory_allocated(), torch.cuda.memory_allocated()
+        for k, v in self.cuda.items():
+            v["running"] = max(v["running"], peak)
+        mine = self.cuda[kind]
+        mine["peaks"].append(mine["running"])
+        mine["live_at_end"].append(live)
+        mine["running"] = live
+        torch.cuda.reset_peak_memory_stats()
+
+    def summary(self, timeline=None, marks=None) -> dict:
+        """{"unit", "peaks", "live_at_end"} per iteration, and the growth in bytes per iteration
+        (least-squares slope of the live bytes at each iteration's end)."""
+        if self.meter == "cpu":
+            per_kind = {k: [t for t, kind in marks if kind == k] for k in self.KINDS}
+        else:
+            per_kind = {k: self.cuda[k]["peaks"] for k in self.KINDS}
+        kind = next((k for k in self.KINDS if len(per_kind[k]) >= 2), "forward")
+        if self.meter == "cpu":
+            peaks, ends, i, peak, live = [], [], 0, 0, 0
+            for t in per_kind[kind]:
+                while i < len(timeline) and timeline[i][0] <= t:
+                    live = timeline[i][1]
+                    peak = max(peak, live)
+                    i += 1
+                peaks.append(peak)
+                ends.append(live)
+                peak = live
+        else:
+            peaks, ends = self.cuda[kind]["peaks"], self.cuda[kind]["live_at_end"]
+        unit = {"step": "optimizer step", "backward": "backward call", "forward": "forward pass"}[kind]
+        return {"unit": unit, "peaks": peaks, "live_at_end": ends, "growth_per_iteration": _slope(ends)}
+
+
+def _slope(values: list) -> float:
+    """Least-squares slope, from the second iteration on (the first warms up, or is another kind
+    of step: a training step before an evaluation loop)."""
+    values = values[1:] if len(values) >= 3 else values
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean_x, mean_y = (n - 1) / 2, sum(values) / n
+    num = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values))
+    return num / sum((i - mean_x) ** 2 for i in range(n))
 
 
 def _cpu_device():
@@ -101,23 +197,25 @@ def main(argv=None) -> int:
     sys.argv = [ns.script] + ns.args
     sys.path.insert(0, os.path.dirname(os.path.abspath(ns.script)))
     result = {"meter": ns.meter}
+    iterations = Iterations(torch, ns.meter)
     if ns.meter == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         namespace = runpy.run_path(ns.script, run_name="__main__")
         torch.cuda.synchronize()
-        result["peak_bytes"] = torch.cuda.max_memory_allocated() - base
+        peaks = [p for k in Iterations.KINDS for p in iterations.cuda[k]["peaks"]]
+        result["peak_bytes"] = max([torch.cuda.max_memory_allocated()] + peaks) - base
         result["peak_reserved_bytes"] = torch.cuda.max_memory_reserved()
-        result["timeline"] = []
+        result["iterations"] = iterations.summary()
     else:
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             namespace = runpy.run_path(ns.script, run_name="__main__")
-        timeline = cpu_timeline(prof)
+        timeline, marks = cpu_events(prof)
         result["peak_bytes"] = max((live for _, live in timeline), default=0)
-        result["timeline"] = timeline[:: max(1, len(timeline) // 2000)]
+        result["iterations"] = iterations.summary(timeline, marks)
     sys.stdout.flush()
     params = parameters(torch)  # `namespace` keeps the script's modules alive until here
     del namespace

@@ -44,14 +44,11 @@ class Result:
     expectation_met: Optional[bool] = None
     fixes: list = field(default_factory=list)  # [{"code", "line"}] applied to the copy
     seconds: dict = field(default_factory=dict)  # wall time of each run: original, again, fixed
-    timeline_before: list = field(default_factory=list, repr=False)
-    timeline_after: list = field(default_factory=list, repr=False)
+    iterations_before: dict = field(default_factory=dict)  # runner.Iterations.summary()
+    iterations_after: dict = field(default_factory=dict)
 
     def public(self) -> dict:
-        d = asdict(self)
-        d.pop("timeline_before")
-        d.pop("timeline_after")
-        return d
+        return asdict(self)
 
 
 @dataclass
@@ -59,7 +56,7 @@ class Run:
     stdout: bytes = b""
     peak: int = 0
     param_hash: str = ""
-    timeline: list = field(default_factory=list)
+    iterations: dict = field(default_factory=dict)
     failure: str = ""  # why the run does not count (crash, timeout)
     seconds: float = 0.0
     params: list = field(default_factory=list)  # [name, sha256, sum] per parameter
@@ -110,7 +107,7 @@ def run_script(path: str, meter: str, timeout: float, args: List[str], cwd: str)
                        failure=f"exit {proc.returncode}: {tail[-1] if tail else 'no output'}")
         with open(out) as f:
             data = json.load(f)
-        return Run(proc.stdout, data["peak_bytes"], data["parameter_hash"], data["timeline"],
+        return Run(proc.stdout, data["peak_bytes"], data["parameter_hash"], data["iterations"],
                    seconds=seconds, params=data.get("parameters", []))
 
 
@@ -165,7 +162,7 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
     result.peak_before_bytes, result.peak_after_bytes = before.peak, after.peak
     result.saving_bytes = before.peak - after.peak
     result.saving_percent = round(100.0 * result.saving_bytes / before.peak, 2) if before.peak else 0.0
-    result.timeline_before, result.timeline_after = before.timeline, after.timeline
+    result.iterations_before, result.iterations_after = before.iterations, after.iterations
     difference = _difference(before, after, compare)
     if difference:
         result.difference = difference
@@ -236,11 +233,18 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB"
 
 
+def _growth(r: Result) -> str:
+    before = r.iterations_before.get("growth_per_iteration", 0.0)
+    after = r.iterations_after.get("growth_per_iteration", 0.0)
+    return f"{_mib(before)} -> {_mib(after)}" if r.iterations_before else "-"
+
+
 def table(results: List[Result], markdown: bool = False) -> str:
-    head = ["script", "codes", "peak before", "peak after", "saving", "equivalent", "verdict", "reason"]
+    head = ["script", "codes", "peak before", "peak after", "saving", "growth/iteration",
+            "equivalent", "verdict", "reason"]
     rows = [[r.script, ",".join(r.codes) or "-", _mib(r.peak_before_bytes), _mib(r.peak_after_bytes),
-             f"{_mib(r.saving_bytes)} ({r.saving_percent:g}%)", "yes" if r.equivalent else "no",
-             r.verdict, r.reason] for r in results]
+             f"{_mib(r.saving_bytes)} ({r.saving_percent:g}%)", _growth(r),
+             "yes" if r.equivalent else "no", r.verdict, r.reason] for r in results]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
@@ -250,23 +254,51 @@ def table(results: List[Result], markdown: bool = False) -> str:
     return "\n".join(fmt.format(*row).rstrip() for row in [head] + rows) + "\n"
 
 
-def plot(results: List[Result], path: str) -> None:
+MAX_PANELS = 12  # beyond this many scripts, the summary chart alone (a readable image)
+
+
+def plot(results: List[Result], path: str, device: str) -> None:
+    """One summary bar chart of the peaks before and after, then, for up to MAX_PANELS scripts,
+    the peak of each iteration before and after, both overall peaks drawn and labelled."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.6 * len(results)), squeeze=False)
-    for ax, r in zip(axes[:, 0], results):
-        for label, tl in (("before", r.timeline_before), ("after", r.timeline_after)):
-            if tl:
-                ax.plot([t / 1e9 for t, _ in tl], [b / 2**20 for _, b in tl], label=label)
-        ax.set_title(f"{os.path.basename(r.script)}: {r.saving_percent:g}% ({r.verdict})", fontsize=9)
-        ax.set_ylabel("live MiB")
-        ax.legend(fontsize=8)
-    axes[-1, 0].set_xlabel("seconds")
+    panels = [r for r in results if r.iterations_before][:MAX_PANELS]
+    rows = 1 + (len(panels) + 1) // 2
+    fig = plt.figure(figsize=(11, 3.2 * rows))
+    fig.suptitle(f"graphfree-verify: peak memory before and after the fix ({device})", fontsize=10)
+    ax = fig.add_subplot(rows, 1, 1)
+    names = [os.path.basename(r.script) for r in results]
+    xs = range(len(results))
+    ax.bar([x - 0.2 for x in xs], [r.peak_before_bytes / 2**20 for r in results], 0.4, label="before")
+    ax.bar([x + 0.2 for x in xs], [r.peak_after_bytes / 2**20 for r in results], 0.4, label="after")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(names, rotation=20, ha="right", fontsize=7)
+    ax.set_ylabel("peak MiB")
+    ax.legend(fontsize=8)
+    for i, r in enumerate(panels):
+        ax = fig.add_subplot(rows, 2, 3 + i)
+        for label, it, peak, style in (("before", r.iterations_before, r.peak_before_bytes, "-"),
+                                       ("after", r.iterations_after, r.peak_after_bytes, "--")):
+            ys = [b / 2**20 for b in it.get("peaks", [])]
+            line, = ax.step(range(1, len(ys) + 1), ys, where="mid", linestyle=style, label=label)
+            ax.axhline(peak / 2**20, color=line.get_color(), linewidth=0.8, linestyle=":")
+            below = label == "after"  # before above its line on the left, after below on the right
+            ax.annotate(f"peak {label} {peak / 2**20:.1f} MiB",
+                        (max(len(ys), 1) if below else 1, peak / 2**20), fontsize=7,
+                        color=line.get_color(), xytext=(0, -9 if below else 2),
+                        textcoords="offset points", ha="right" if below else "left")
+        ax.set_title(f"{os.path.basename(r.script)} [{','.join(r.codes) or '-'}]: "
+                     f"{r.saving_percent:g}% ({r.verdict})", fontsize=8)
+        ax.set_xlabel(f"iteration ({r.iterations_before.get('unit', '')})", fontsize=7)
+        ax.set_ylabel("peak MiB", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def device_description(meter: str, torch) -> str:
@@ -377,7 +409,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     f"Meter: {report['meter']}.\n\n")
             f.write(table(results, markdown=True))
     if ns.plot:
-        plot(results, ns.plot)
+        plot(results, ns.plot, f"{report['device']}; torch {report['torch']}")
     return 0 if all(r.verdict == "pass" for r in results) else 1
 
 

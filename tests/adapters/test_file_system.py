@@ -91,7 +91,10 @@ def test_a_signal_during_the_write_leaves_no_temporary_file(tmp_path, signum, co
     path = tmp_path / "train.py"
     path.write_bytes(SEED)
     # The signal arrives after the temporary file is written, just before the rename.
-    script = (f"import os, sys, flake8_graphfree.adapters.files as f\n"
+    # A background job of a non-interactive shell (as CI may be) starts with SIGINT ignored:
+    # restore Python's own handler, as a user's terminal has it.
+    script = (f"import os, signal, sys, flake8_graphfree.adapters.files as f\n"
+              f"signal.signal(signal.SIGINT, signal.default_int_handler)\n"
               f"f.os.replace = lambda *a: os.kill(os.getpid(), {int(signum)})\n"
               f"from flake8_graphfree.adapters.cli import main\nsys.exit(main(['-j', '1', {str(path)!r}]))\n")
     result = run([sys.executable, "-c", script])

@@ -50,12 +50,21 @@ def test_every_fixture_is_equivalent_and_meets_its_expectation(fixtures_report):
     for r in report["results"]:
         assert set(r) == {"script", "codes", "peak_before_bytes", "peak_after_bytes", "saving_bytes",
                           "saving_percent", "equivalent", "verdict", "reason", "difference",
-                          "expected", "expectation_met", "fixes", "seconds"}
+                          "expected", "expectation_met", "fixes", "seconds", "iterations_before",
+                          "iterations_after"}
         assert r["equivalent"] and r["verdict"] == "pass", r
         assert r["expectation_met"] is (True if r["expected"] else None)
         assert set(r["seconds"]) >= {"original", "original_again"}
     assert by_name["train_for_loop.py"]["fixes"] == [{"code": "GF004", "line": 17},
                                                      {"code": "GF002", "line": 18}]
+    # Memory per iteration: one more graph every iteration before the fix, flat after it.
+    grows = by_name["accumulated_loss.py"]
+    assert grows["iterations_before"]["unit"] == "forward pass"
+    assert abs(grows["iterations_before"]["growth_per_iteration"] / 2**20 - 18.5) < 0.5
+    assert abs(grows["iterations_after"]["growth_per_iteration"]) < 2**16
+    skipped = by_name["train_for_loop.py"]["iterations_before"]
+    assert skipped["unit"] == "optimizer step" and len(skipped["peaks"]) == 5
+    assert max(skipped["peaks"]) == by_name["train_for_loop.py"]["peak_before_bytes"]
     progress = result.stderr.decode().splitlines()
     assert progress[0] == "[1/10] fixtures/accumulated_loss.py: running"
     assert progress[1].startswith("[1/10] fixtures/accumulated_loss.py: pass; original run ")

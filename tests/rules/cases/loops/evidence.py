@@ -125,3 +125,35 @@ def scaled_for_accumulation(model, criterion, loader, optimizer, accum_iter):
         loss = criterion(outputs, y)
         loss /= accum_iter  # GF001: add 'del loss'
         loss.backward()
+
+
+def style_transfer(vgg, target, content, optimizer, steps):  # FN6: sources through an inner loop
+    optimizer = torch.optim.Adam([target])
+    vgg.eval()
+    for step in range(steps):
+        target_features = vgg(target)  # GF004: add 'del target_features'
+        content_features = vgg(content)  # GF004: add 'del content_features'
+        style_loss = 0
+        for f1, f2 in zip(target_features, content_features):
+            style_loss += torch.mean((f1 - f2) ** 2)  # GF004: add 'del style_loss'
+        loss = 1e3 * style_loss  # GF001: add 'del loss'
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def gan_scores(D, G, loader, criterion, real_labels):  # FN7: aliases
+    d_opt = torch.optim.Adam(D.parameters())
+    g_opt = torch.optim.Adam(G.parameters())
+    for images in loader:
+        outputs = D(images)
+        d_loss_real = criterion(outputs, real_labels)  # GF001: add 'del d_loss_real'
+        real_score = outputs  # GF004: add 'del real_score'
+        d_loss_real.backward()
+        d_opt.step()
+        fake_images = G(torch.randn(4, 8))  # GF004: add 'del fake_images'
+        outputs = D(fake_images)  # GF004: add 'del outputs'
+        g_loss = criterion(outputs, real_labels)  # GF001: add 'del g_loss'
+        g_loss.backward()
+        g_opt.step()
+        print(real_score.mean().item())
