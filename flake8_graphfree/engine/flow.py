@@ -36,38 +36,28 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
     """One iteration of `loop`, forwards: the state on entry to each node of its body, starting
     from `init` after the header, `step(node, state_in) -> state_out`, states joined by union.
     The next iteration is not entered."""
+    starts = {s.id: init for s in loop.header.succ if loop.contains(s)}
+    return _propagate(scope, starts, step, loop.contains, exceptions)
+
+
+def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
+    """Bindings of `name` reaching each node of the whole scope from its entry (where the
+    parameters are bound), exceptions included; `kills` as in `reaching`."""
+    return _propagate(scope, {scope.nodes[0].id: frozenset({UNBOUND})},
+                      lambda n, s: _transfer(n, s, name, kills), lambda n: True, True)
+
+
+def _propagate(scope: Scope, starts: Dict[int, FrozenSet], step, within, exceptions: bool):
+    """The worklist both analyses share: states on entry to each node, joined by union."""
     nodes = scope.nodes
-    state: Dict[int, FrozenSet] = {}
-    work = []
-    for s in loop.header.succ:
-        if loop.contains(s):
-            state[s.id] = init
-            work.append(s)
+    state = dict(starts)
+    work = [nodes[i] for i in starts]
     while work:
         n = work.pop()
         out = step(n, state[n.id])
         for m in (n.succ + n.exc if exceptions else n.succ):
-            if not loop.contains(m):
+            if not within(m):
                 continue
-            old = state.get(m.id)
-            new = out if old is None else old | out
-            if new != old:
-                state[m.id] = new
-                work.append(nodes[m.id])
-    return state
-
-
-def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
-    """Bindings of `name` reaching each node of the whole scope from its entry (parameters are
-    bound there), exceptions included; `kills` as in `reaching`."""
-    nodes = scope.nodes
-    entry = nodes[0]
-    state: Dict[int, FrozenSet] = {entry.id: frozenset({entry} if name in entry.bound else {UNBOUND})}
-    work = [entry]
-    while work:
-        n = work.pop()
-        out = _transfer(n, state[n.id], name, kills) if n is not entry else state[n.id]
-        for m in n.succ + n.exc:
             old = state.get(m.id)
             new = out if old is None else old | out
             if new != old:

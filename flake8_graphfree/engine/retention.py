@@ -62,7 +62,6 @@ def analyze(module: cst.Module, tree=None) -> list:
     evidence = facts.evidence
     for scope in scopes:
         evidence.add_callees(_trained_by_backward(scope, evidence))
-    evidence.modules -= evidence.frozen
     found: list = []
     for scope in scopes:
         for loop in scope.loops:
@@ -125,7 +124,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             continue
         seen.add(n.id)
         called = models(n)
-        if called and not n.backwards or called - {"backward"} and n.backwards:
+        if called:
             found |= called
             continue
         if id(n) in iterables:  # a loop target: on to what the loop iterates over

@@ -197,8 +197,8 @@ class ModuleFacts:
                 stack.extend((stmt, functions, off) for stmt in node.body)
                 continue
             stack.extend((child, functions, off) for child in ast.iter_child_nodes(node))
-        ev.add_callees(ev.backward_callees)
         ev.modules -= ev.frozen
+        ev.add_callees(ev.backward_callees)
         return no_grad, backward, frames, namespace, ev, helpers
 
 
@@ -219,7 +219,8 @@ class Evidence:
 
     def add_callees(self, callees) -> None:
         """Callees of a statement that computes what is backwarded: the modules among them."""
-        self.modules |= {c for c in callees if not looks_like_class(c) and c not in self.functions}
+        self.modules |= {c for c in callees
+                         if not looks_like_class(c) and c not in self.functions} - self.frozen
 
 
 OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")
