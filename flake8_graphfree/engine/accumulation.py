@@ -211,7 +211,7 @@ def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carry
             continue
         hit = _accumulation(n) or _store(n)
         if hit is not None and hit[0].value == holder:
-            if carries(hit[1], carrying.ins.get(n.id, frozenset()), carrying.evidence) and n is not node:
+            if carries(hit[1], carrying.ins.get(n.id, frozenset()), carrying.evidence):
                 return [], NoFix.USED_AS_TENSOR  # another unwrapped store of a graph
             continue
         exprs = expressions_of(n)

@@ -89,7 +89,7 @@ class _Gen:
             self.emit(ind, self.pick([
                 f"total += {g}", f"total = total + {g}", f"total += {g}.item()",
                 f"hist.append({g})", f"hist.append(({g}, i))", f"hist.extend([{g}, {u}])",
-                f"store[i] = {g}", f"total += ({g} if i % 2 else 0.0)", f"total += reward(i)",
+                f"store[i] = {g}", f"total += ({g} if i % 2 else 0.0)", "total += reward(i)",
                 f"hist.append({g}.detach())",
             ]))
         elif choice < 23:
