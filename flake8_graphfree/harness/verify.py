@@ -141,7 +141,10 @@ def verify_script(path: str, meter: str, timeout: float = 600, args: List[str] =
     # script can mean anything, and the difference is the noise floor, not a verdict.
     again = run_script(os.path.abspath(path), meter, timeout, list(args), cwd)
     result.seconds = {"original": before.seconds, "original_again": again.seconds}
-    noise = again.failure or _difference(before, again, compare)
+    if again.failure:  # a crash is a failed run, not noise
+        result.reason = f"original (second run): {again.failure}"
+        return result
+    noise = _difference(before, again, compare)
     if noise:
         result.verdict = "noisy"
         result.difference = noise

@@ -152,3 +152,12 @@ def test_a_changed_parameter_is_named_with_the_difference(tmp_path):
     assert result.verdict == "fail" and not result.equivalent
     assert result.difference.startswith("ended with different model parameters, first Linear.bias (sum ")
     assert result.difference.endswith("a difference of 0.5)")
+
+
+def test_a_crash_of_the_second_original_run_is_a_failure_not_noise(tmp_path):
+    path = tmp_path / "once.py"
+    path.write_text("import os, sys\nmark = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ran')\n"
+                    "if os.path.exists(mark):\n    sys.exit(3)\nopen(mark, 'w').close()\nprint('ok')\n")
+    result = verify_script(str(path), "cpu")
+    assert result.verdict == "fail" and not result.equivalent
+    assert result.reason == "original (second run): exit 3: no output"
