@@ -102,7 +102,8 @@ def run_script(path: str, meter: str, timeout: float, args: List[str], cwd: str)
             return Run(failure=f"timed out after {timeout:g} s")
         seconds = round(time.perf_counter() - started, 2)
         if proc.returncode != 0 or not os.path.exists(out):
-            tail = proc.stderr.decode(errors="replace").strip().splitlines()
+            tail = [line for line in proc.stderr.decode(errors="replace").strip().splitlines()
+                    if line.strip() and not line.startswith("USDT:")]  # the profiler's own trace
             return Run(stdout=proc.stdout, seconds=seconds,
                        failure=f"exit {proc.returncode}: {tail[-1] if tail else 'no output'}")
         with open(out) as f:
