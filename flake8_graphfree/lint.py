@@ -13,7 +13,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
 
 from .engine import analyze
-from .engine.scopes import worth_analysing
+from .engine.scopes import ModuleFacts
 from .errors import failure_reason, one_line as _reason
 from .rules import RULES
 from .rules.base import Finding
@@ -30,9 +30,10 @@ def parse(source: Union[str, bytes]) -> cst.Module:
     return cst.parse_module(source)
 
 
-def parse_checked(source: bytes) -> Tuple[Optional[cst.Module], ast.Module]:
-    """`parse` for files no one has checked yet (graphfree-fix; flake8 has compiled them already).
-    The LibCST module is None when CPython's ast shows the file cannot report anything.
+def parse_checked(source: bytes) -> Tuple[Optional[cst.Module], ast.Module, ModuleFacts]:
+    """`parse` for files no one has checked yet (graphfree-fix; flake8 has compiled them already),
+    with the module-wide facts. The LibCST module is None when they show the file cannot report
+    anything.
 
     CPython's own parser goes first: it rejects what Python would reject with a clear message, and
     it fails cleanly on pathologically deep code that crashes LibCST's native parser outright.
@@ -46,10 +47,11 @@ def parse_checked(source: bytes) -> Tuple[Optional[cst.Module], ast.Module]:
         deep = isinstance(e, RecursionError)
         raise SourceError(f"cannot parse: {'too deeply nested' if deep else _reason(e)}") from None
     check_depth(tree)
-    if not worth_analysing(tree):
-        return None, tree
+    facts = ModuleFacts(tree)
+    if not facts.can_report:
+        return None, tree, facts
     try:
-        return parse(source), tree
+        return parse(source), tree, facts
     except Exception as e:  # noqa: BLE001 - LibCST rejects a few things CPython accepts
         raise SourceError(failure_reason(e)) from None
 
@@ -95,26 +97,29 @@ def analysis_mode():
 
 def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
     """Parse and analyse text that CPython has already compiled (flake8's case)."""
+    facts = None
     if tree is not None:
         check_depth(tree)
-        if not worth_analysing(tree):
+        facts = ModuleFacts(tree)
+        if not facts.can_report:
             return []
     with analysis_mode():
-        return findings(parse(source), tree)
+        return findings(parse(source), tree, facts)
 
 
-def findings(module: cst.Module, tree: Optional[ast.Module] = None) -> List[Finding]:
-    """Every rule's findings, sorted. `tree` (CPython's ast of the same text), when the caller has
-    it, saves the module-wide scan a parse."""
+def findings(module: cst.Module, tree: Optional[ast.Module] = None,
+             facts: Optional[ModuleFacts] = None) -> List[Finding]:
+    """Every rule's findings, sorted. `facts` or `tree` (CPython's ast of the same text), when the
+    caller has them, save the module-wide walk or a parse."""
     with analysis_mode():
-        facts = analyze(module, tree)
-        if not facts:
+        loop_facts = analyze(module, tree, facts)
+        if not loop_facts:
             return []
         # Positions come from the tree that was analysed, and only for the nodes reported.
-        positions = locate(module, {f.binding for f in facts})
+        positions = locate(module, {f.binding for f in loop_facts})
         out = []
         for rule in RULES:
-            for r, message, fixable in rule.check(facts):
+            for r, message, fixable in rule.check(loop_facts):
                 line, col = positions[r.binding]
                 edits = r.edits if fixable else []
                 reason = None if fixable else r.no_fix_reason

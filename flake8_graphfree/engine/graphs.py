@@ -38,7 +38,8 @@ BUILTINS_KEEPING_GRAPH = frozenset({"sum", "max", "min", "abs", "pow", "zip", "e
 TORCH_NAMESPACES = ("torch.", "F.", "nn.functional.", "functional.")
 
 
-def _loss_name(name: str) -> bool:
+def loss_name(name: str) -> bool:
+    """A loss function's name: `criterion`, `crit`, `*loss*`."""
     low = name.lower()
     return "loss" in low or low in ("crit", "criterion") or low.endswith("criterion")
 
@@ -63,13 +64,13 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
                 return True
             if looks_like_class(callee):
                 return False  # a constructor: Model(cfg) builds a module, not a graph
-            if callee in evidence.losses or _loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
+            if callee in evidence.losses or loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
                 return args()
             return False  # an unknown callable: no evidence
         if isinstance(func, cst.Attribute):
             if carries(func.value, carrying, evidence):
                 return True  # a tensor method: loss.mean(), outputs.logits.float()
-            if _dotted(func).startswith(TORCH_NAMESPACES) or _loss_name(func.attr.value):
+            if _dotted(func).startswith(TORCH_NAMESPACES) or loss_name(func.attr.value):
                 return args()
         return False
     if t is cst.Attribute:
@@ -187,7 +188,7 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
                 continue
             # The node's uses are the names its whole value reads; an unpacked element reads
             # fewer. `loss /= k` reads the old loss: its sources are followed too.
-            names = set(node.uses) if value is getattr(node.cst, "value", None) else _names_in(value)
+            names = set(node.uses) if value is getattr(node.cst, "value", None) else names_in(value)
         for used in sorted(names):
             for d in definitions(reaching(scope, loop, used).get(node.id, ())):
                 if (d.id, used) in seen or not loop.contains(d) or d is loop.target:
@@ -213,7 +214,7 @@ def aliases(scope: Scope, loop: Loop, found: List[tuple]) -> List[tuple]:
     return out
 
 
-def _names_in(expr) -> Set[str]:
+def names_in(expr) -> Set[str]:
     effects = Effects()
     NameScanner().expr(expr, effects)
     return effects.uses

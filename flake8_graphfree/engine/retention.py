@@ -7,6 +7,7 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -14,12 +15,13 @@ import libcst as cst
 
 from .builder import build_scope
 from .cfg import Loop, Node, Scope
-from .scopes import ModuleFacts, scopes_with_loops
-from .flow import bypasses, definitions, read_next_iteration, reaching, survives
-from .graphs import Carrying, aliases, sources
-from .names import BackwardCall, looks_like_class, scanner_for
+from .accumulation import feeding_backward, loop_accumulations, returned
 from .facts import FactKind, InsertDel, NoFix
+from .flow import bypasses, definitions, read_next_iteration, reaching, survives
+from .graphs import Carrying, aliases, loss_name, names_in, sources
+from .names import BackwardCall, looks_like_class, scanner_for
 from .placement import insertion, plan_del, reconcile
+from .scopes import ModuleFacts, scopes_with_loops
 
 
 @dataclass(eq=False)
@@ -51,12 +53,12 @@ class Retention:
         return f"inserted 'del {self.name}'", f"insert 'del {self.name}'"
 
 
-def analyze(module: cst.Module, tree=None) -> list:
-    """Every loop fact in the module: retentions and accumulations. `tree`, CPython's ast of the
-    same text, saves the module-wide scan a parse when the caller has it."""
-    from .accumulation import loop_accumulations
-
-    facts = ModuleFacts(module, tree)
+def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
+            facts: Optional[ModuleFacts] = None) -> list:
+    """Every loop fact in the module: retentions and accumulations. `facts` (or `tree`, CPython's
+    ast of the same text) saves the module-wide walk or a parse when the caller has them."""
+    if facts is None:
+        facts = ModuleFacts(tree if tree is not None else ast.parse(module.code))
     scanner = scanner_for(module, facts.backward_helpers)
     scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
     evidence = facts.evidence
@@ -104,10 +106,8 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     backward call through loss functions and arithmetic (`loss /= k`, `criterion(out, y)`), the
     first other call met is the model (`out = model(x)`); what feeds the model is data
     (`x = mixup_fn(x)`) and is not followed."""
-    from .graphs import _loss_name
-
     def models(n: Node) -> Set[str]:
-        return {c for c in n.callees if not _loss_name(c) and not looks_like_class(c)
+        return {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
                 and c not in evidence.functions and c not in evidence.losses}
 
     found: Set[str] = set()
@@ -137,22 +137,18 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
 def _inputs(n: Node) -> Set[str]:
     """The names a statement computes its value from. Through a loss function only its first
     argument, the prediction (`criterion(outputs, targets)`): the rest are labels, data."""
-    from .graphs import _loss_name, _names_in
-
     value = getattr(n.cst, "value", None)
     if isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call) and value.args:
         func = value.func
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        if isinstance(last, str) and _loss_name(last):
-            return _names_in(value.args[0].value)
+        if isinstance(last, str) and loss_name(last):
+            return names_in(value.args[0].value)
     return n.uses - n.callees
 
 
 def loop_not_backwarded(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
     """GF002 in a loop that trains: a graph-carrying value that no backward in the function uses
     (an evaluation every k steps outside no_grad keeps its whole graph for k iterations)."""
-    from .accumulation import feeding_backward
-
     feeding = feeding_backward(scope)
     out, done = [], set(targets)
     for n in scope.nodes[loop.body_start:loop.body_end]:
@@ -292,8 +288,6 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
 def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
     """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
     the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
-    from .accumulation import feeding_backward, returned
-
     kept = feeding_backward(scope) | returned(scope)
     body = scope.nodes[loop.body_start:loop.body_end]
     if any(n.uses & kept for n in body if n.cst is not None and not n.bound):

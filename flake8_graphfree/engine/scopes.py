@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-from functools import cached_property
 from typing import Dict, List, Optional, Set
 
 import libcst as cst
@@ -26,37 +25,6 @@ FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame
 FRAME_INSPECT = frozenset({"stack", "trace"})  # inspect.stack(), inspect.trace()
 # Reading the module's global names by name: globals(), eval/exec, vars(module), sys.modules.
 NAMESPACE_CALLS = frozenset({"globals", "eval", "exec", "vars", "__import__"})
-
-
-def worth_analysing(tree: ast.Module) -> bool:
-    """On CPython's ast (flake8 hands it over for free): can this file report anything? A file
-    that runs a backward can; one that only evaluates (the text check passed on `.eval(` or
-    `load_state_dict(`) can only if a loop running with grad on calls a module with evidence.
-    Saves the LibCST parse otherwise."""
-    loops = []
-    stack = [(tree, False)]
-    while stack:
-        node, off = stack.pop()
-        if isinstance(node, ast.Call):
-            name = _called_name(node.func)
-            if name in ("backward", "manual_backward") or (
-                    name.endswith("scaler") and node.args):  # loss_scaler(loss), not NativeScaler()
-                return True
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and not off:
-            loops.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            off = off or any(_grad_mode(d) is False for d in node.decorator_list)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                mode = _grad_mode(item.context_expr)
-                if mode is not None:
-                    off = not mode
-        stack.extend((child, off) for child in ast.iter_child_nodes(node))
-    if not loops:
-        return False
-    modules = ModuleFacts(None, tree).evidence.modules
-    return any(isinstance(n, ast.Call) and _direct_callee(n.func) in modules
-               for loop in loops for n in ast.walk(loop))
 
 
 def free_names(scanner: NameScanner, node, memo: Dict[int, Set[str]]) -> Set[str]:
@@ -100,66 +68,60 @@ def free_names(scanner: NameScanner, node, memo: Dict[int, Set[str]]) -> Set[str
 
 
 class ModuleFacts:
-    """Module-wide facts, found by one walk of CPython's ast on first use (several times faster
-    than LibCST's tree; most modules never need it)."""
+    """Module-wide facts, from one walk of CPython's ast (several times faster than LibCST's
+    tree; flake8 hands the plugin the ast for free). Built once per text: the gate
+    (`can_report`, before any LibCST parse) and the analysis share it.
 
-    def __init__(self, module: cst.Module, tree: Optional[ast.Module]) -> None:
-        self._module, self._tree = module, tree
+    - `under_no_grad`: names called inside a no_grad-like `with` or a function decorated with one;
+    - `running_backward`: functions whose body calls a backward;
+    - `reads_frames`: some code reads frames' local variables, so no local name can be deleted;
+    - `reads_namespace`: some code reads the module's global names by name, so no module-level
+      name can be deleted;
+    - `evidence`: which names are modules whose calls build a graph (docs/carrying.md);
+    - `backward_helpers`: functions that backward one of their parameters, name -> its position.
+    """
 
-    @property
-    def under_no_grad(self) -> Set[str]:
-        """Names called inside a no_grad-like `with` block or a function decorated with one."""
-        return self._scan[0]
-
-    @property
-    def running_backward(self) -> Set[str]:
-        """Functions whose body calls a backward."""
-        return self._scan[1]
-
-    @property
-    def reads_frames(self) -> bool:
-        """Some code reads frames' local variables: no local name can be deleted safely."""
-        return self._scan[2]
-
-    @property
-    def reads_namespace(self) -> bool:
-        """Some code reads the module's global names by name: no module-level name can be."""
-        return self._scan[3]
+    def __init__(self, tree: ast.Module) -> None:
+        self.under_no_grad: Set[str] = set()
+        self.running_backward: Set[str] = set()
+        self.reads_frames = False
+        self.reads_namespace = False
+        self.evidence = Evidence()
+        self.backward_helpers: Dict[str, int] = {}
+        self.trains = False  # a backward call, or loss_scaler(loss, ...), somewhere
+        self._loops_with_grad: list = []
+        self._walk(tree)
 
     @property
-    def evidence(self) -> "Evidence":
-        """Which names are modules whose calls build a graph (see docs/carrying.md)."""
-        return self._scan[4]
+    def can_report(self) -> bool:
+        """Can this file report anything? One that runs a backward can; one that only evaluates
+        (the text check passed on `.eval(` or `load_state_dict(`) only if a loop running with
+        grad on calls a module with evidence. Saves the LibCST parse otherwise."""
+        modules = self.evidence.modules
+        return self.trains or any(isinstance(n, ast.Call) and _direct_callee(n.func) in modules
+                                  for loop in self._loops_with_grad for n in ast.walk(loop))
 
-    @property
-    def backward_helpers(self) -> Dict[str, int]:
-        """Functions that run a backward on one of their parameters: name -> its position."""
-        return self._scan[5]
-
-    @cached_property
-    def _scan(self):
-        no_grad: Set[str] = set()
-        backward: Set[str] = set()
-        frames = namespace = False
-        ev = Evidence()
-        helpers: Dict[str, int] = {}
-        tree = self._tree if self._tree is not None else ast.parse(self._module.code)
+    def _walk(self, tree: ast.Module) -> None:
+        ev = self.evidence
         stack = [(tree, (), False)]
         while stack:
             node, functions, off = stack.pop()
             if isinstance(node, ast.Call):
                 name = _called_name(node.func)
                 if off:
-                    no_grad.add(name)
+                    self.under_no_grad.add(name)
                 if name in ("backward", "manual_backward"):
-                    backward.update(f for f, _ in functions)
-                    _helper(node, functions, helpers)
+                    self.trains = True
+                    self.running_backward.update(f for f, _ in functions)
+                    _helper(node, functions, self.backward_helpers)
                     ev.backward_callees |= {  # model(x).sum().backward() trains model
                         _direct_callee(sub.func) for sub in ast.walk(node)
                         if isinstance(sub, ast.Call) and sub is not node} - {""}
+                elif name.endswith("scaler") and node.args:  # loss_scaler(loss), not NativeScaler()
+                    self.trains = True
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
                         name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
-                    namespace = True
+                    self.reads_namespace = True
                 _evidence(node, name, ev)
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 callee = _called_name(node.value.func)
@@ -171,18 +133,20 @@ class ModuleFacts:
                         ev.modules.update(_last(t) for t in node.targets)
                     chain = chain.func.value
             elif isinstance(node, ast.Attribute):
-                frames |= node.attr in FRAME_NAMES or (
+                self.reads_frames |= node.attr in FRAME_NAMES or (
                     node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
                     and node.value.id == "inspect")
-                namespace |= node.attr in ("modules", "__dict__") and isinstance(
+                self.reads_namespace |= node.attr in ("modules", "__dict__") and isinstance(
                     node.value, ast.Name) and node.value.id == "sys"
             elif isinstance(node, ast.Name):
-                frames |= node.id in FRAME_NAMES
+                self.reads_frames |= node.id in FRAME_NAMES
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = {a.name for a in node.names} | {getattr(node, "module", None) or ""}
-                frames |= bool(names & FRAME_NAMES)
-                namespace |= "__main__" in names
+                self.reads_frames |= bool(names & FRAME_NAMES)
+                self.reads_namespace |= "__main__" in names
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and not off:
+                self._loops_with_grad.append(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 ev.functions.add(node.name)
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]
@@ -199,7 +163,6 @@ class ModuleFacts:
             stack.extend((child, functions, off) for child in ast.iter_child_nodes(node))
         ev.modules -= ev.frozen
         ev.add_callees(ev.backward_callees)
-        return no_grad, backward, frames, namespace, ev, helpers
 
 
 class Evidence:

@@ -52,10 +52,10 @@ def _fix(source: bytes, select) -> FixResult:
     """Fix, re-analyse the text as written, and fix again until nothing fixable is left. What is
     left (`unfixed`) is what the fixed file reports: a finding can appear when a `.detach()`
     stops another holder from masking it."""
-    module, tree = parse_checked(source)
+    module, tree, facts = parse_checked(source)
     if module is None:
         return FixResult(source, source)
-    found = _reported(module, tree, source, select)
+    found = _reported(module, tree, source, select, facts)
     fixed: List[Finding] = []
     new = source
     for _ in range(ROUNDS):
@@ -83,10 +83,10 @@ def _final_newline(source: bytes, new: bytes) -> bytes:
     return new
 
 
-def _reported(module, tree, source: bytes, select) -> List[Finding]:
+def _reported(module, tree, source: bytes, select, facts=None) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
     lines = _LINE_BREAK.split(source.decode(module.encoding, errors="replace"))
-    found = lint_findings(module, tree)
+    found = lint_findings(module, tree, facts)
     if not found:
         return found
     if file_is_exempt(lines):
