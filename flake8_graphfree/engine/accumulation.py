@@ -2,10 +2,11 @@
 iteration (`total += loss`, `total = total + loss`, `running[k] += loss`, `losses.append(loss)`,
 `store[k] = loss`). Each iteration then keeps one more graph, for as long as the holder lives.
 
-The fix wraps the added or stored value in `.detach()`. It is offered only when every other read of
-the holder in the scope goes through a severing call (`.item()`, `float()`, `len()`...): then the
-program computes and prints the same numbers. A holder that feeds a backward
-(`torch.stack(losses).sum().backward()`) or is returned is not reported at all.
+The fix wraps the added or stored value, or only its tensor parts, in `.detach()` (`_detach_plan`):
+only on a fresh local holder that never escapes, whose every other read gives the same result on
+a detached value (`.item()`, `float()`, `len()`; not `print`, `round`, `.numpy()`), and only on
+parts that are certainly tensors. A holder that feeds a backward
+(`torch.stack(losses).sum().backward()`) or flows into the return value is not reported at all.
 """
 from __future__ import annotations
 
@@ -110,6 +111,12 @@ def _store(n: Node):
         if holder is not None:
             return holder, stmt.value, FactKind.STORE
     return None
+
+
+def stored_into(n: Node) -> Optional[cst.Name]:
+    """The container this statement stores into (`parts.append(v)`, `d[k] = v`), if any."""
+    hit = _store(n)
+    return hit[0] if hit is not None else None
 
 
 def _base_name(target) -> Optional[cst.Name]:

@@ -15,7 +15,7 @@ import libcst as cst
 
 from .builder import build_scope
 from .cfg import Loop, Node, Scope
-from .accumulation import feeding_backward, loop_accumulations, returned
+from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
 from .graphs import Carrying, aliases, loss_name, names_in, sources
@@ -290,7 +290,7 @@ def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
     the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
     kept = feeding_backward(scope) | returned(scope)
     body = scope.nodes[loop.body_start:loop.body_end]
-    if any(n.uses & kept for n in body if n.cst is not None and not n.bound):
+    if any(holder.value in kept for holder in filter(None, map(stored_into, body))):
         return []  # the loop stores into something kept on purpose (backwarded or returned)
     out, done = [], set()
     for n in body:
