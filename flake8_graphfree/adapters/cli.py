@@ -18,6 +18,7 @@ from functools import partial
 from typing import Iterable, List, Optional
 
 from .. import __version__
+from ..errors import failure_reason
 from .config import ConfigError, Settings, load, parse_codes
 from .files import WriteRefused, discover, write_atomic
 
@@ -60,8 +61,6 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
         report.error = f"internal error, file left unchanged: {e}"
         return report
     except Exception as e:  # noqa: BLE001 - one line, never a traceback; the run goes on
-        from ..errors import failure_reason
-
         report.error = failure_reason(e)
         return report
     report.fixed = [(f.line, f.col, f.code, f.fix_text) for f in result.fixed]
@@ -249,7 +248,6 @@ def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) 
 
 def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
     from ..fix import FixError, fix_source
-    from ..errors import failure_reason
     from ..lint import SourceError
 
     source = sys.stdin.buffer.read()

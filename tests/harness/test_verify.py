@@ -161,3 +161,13 @@ def test_a_crash_of_the_second_original_run_is_a_failure_not_noise(tmp_path):
     result = verify_script(str(path), "cpu")
     assert result.verdict == "fail" and not result.equivalent
     assert result.reason == "original (second run): exit 3: no output"
+
+
+def test_the_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")  # an optional extra: `pip install flake8-graphfree[plot]`
+    (tmp_path / "tiny.py").write_text(TINY)
+    png = tmp_path / "memory.png"
+    result = run([sys.executable, "-m", "flake8_graphfree.harness.verify", str(tmp_path / "tiny.py"),
+                  "--device", "cpu", "--plot", str(png)])
+    assert result.returncode == 1, result.stderr.decode()[-2000:]  # TINY misses its saving
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
