@@ -19,15 +19,16 @@ from .scopes import ModuleFacts, free_names
 
 
 class Node:
-    __slots__ = ("id", "kind", "cst", "uses", "bound", "defs", "dels", "backwards", "succ", "exc",
-                 "loop", "block", "index", "grad_off", "calls", "callees")
+    __slots__ = ("id", "kind", "cst", "uses", "bound", "maybe", "defs", "dels", "backwards", "succ",
+                 "exc", "loop", "block", "index", "grad_off", "calls", "callees")
 
     def __init__(self, id: int, kind: str, node, loop: Optional["Loop"]) -> None:
         self.id = id
         self.kind = kind  # entry exit slot stmt test loop target with handler case join continue ...
         self.cst = node
         self.uses: Set[str] = set()
-        self.bound: Set[str] = set()
+        self.bound: Set[str] = set()  # bound by every evaluation
+        self.maybe: Set[str] = set()  # bound by some evaluations only (a walrus after `and`)
         self.defs: list = []  # (name, cst.Name) in source order
         self.dels: Set[str] = set()
         self.backwards: List[BackwardCall] = []

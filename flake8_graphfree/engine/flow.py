@@ -37,17 +37,17 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
     from `init` after the header, `step(node, state_in) -> state_out`, states joined by union.
     The next iteration is not entered."""
     starts = {s.id: init for s in loop.header.succ if loop.contains(s)}
-    return _propagate(scope, starts, step, loop.contains, exceptions)
+    return propagate(scope, starts, step, loop.contains, exceptions)
 
 
 def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
     """Bindings of `name` reaching each node of the whole scope from its entry (where the
     parameters are bound), exceptions included; `kills` as in `reaching`."""
-    return _propagate(scope, {scope.nodes[0].id: frozenset({UNBOUND})},
+    return propagate(scope, {scope.nodes[0].id: frozenset({UNBOUND})},
                       lambda n, s: _transfer(n, s, name, kills), lambda n: True, True)
 
 
-def _propagate(scope: Scope, starts: Dict[int, FrozenSet], step, within, exceptions: bool):
+def propagate(scope: Scope, starts: Dict[int, FrozenSet], step, within, exceptions: bool):
     """The worklist both analyses share: states on entry to each node, joined by union."""
     nodes = scope.nodes
     state = dict(starts)
@@ -70,13 +70,16 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
              exceptions: bool = True) -> Dict[int, FrozenSet]:
     """Bindings of `name` reaching each node of `loop`'s body, from the start of one iteration.
 
-    `kills` are slot ids where a `del name` is (to be) inserted. The loop header starts with
-    UNBOUND.
+    `kills` are slot ids where a `del name` is (to be) inserted. An iteration starts with the name
+    UNBOUND, or bound by the header (`while (loss := f()) > 0:`).
     """
     key = (id(loop), name, exceptions)
     if not kills and key in scope._reach:
         return scope._reach[key]
-    state = forward(scope, loop, frozenset({UNBOUND}),
+    header = loop.header
+    init = frozenset({header} if name in header.bound else {header, UNBOUND} if name in header.maybe
+                     else {UNBOUND})
+    state = forward(scope, loop, init,
                     lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
     if not kills:
         scope._reach[key] = state
@@ -88,6 +91,8 @@ def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> Fr
         return frozenset({UNBOUND})
     if name in n.bound:
         return frozenset({n})
+    if name in n.maybe:
+        return state | {n}
     return state
 
 

@@ -135,6 +135,9 @@ class Effects:
     calls: Set[str] = field(default_factory=set)  # called names (last component: `self.step` -> step)
     callees: Set[str] = field(default_factory=set)  # called directly: `f(x)`, `self.f(x)` -> f
     introspects: bool = False  # calls locals()/vars()/exec()/eval()
+    # ids of the Name nodes in `defs` bound only on some evaluations: a walrus on the right of
+    # `and`/`or`, in a branch of `x if c else y`, in a comprehension (`c and (loss := f(x))`).
+    conditional: Set[int] = field(default_factory=set)
 
 
 class NameScanner:
@@ -158,9 +161,9 @@ class NameScanner:
         """Record what evaluating `node` reads, binds (walrus), calls and captures."""
         if node is None:
             return
-        stack = [node]
+        stack = [(node, False)]  # (expression, evaluated only on some paths)
         while stack:
-            n = stack.pop()
+            n, cond = stack.pop()
             t = type(n)
             if t is cst.Name:
                 out.uses.add(n.value)
@@ -169,22 +172,30 @@ class NameScanner:
                 self._call(n, out)
             elif t is cst.NamedExpr:
                 self.target(n.target, out)
+                if cond:
+                    out.conditional.add(id(n.target))
+            elif t is cst.BooleanOperation:
+                stack += [(n.left, cond), (n.right, True)]
+                continue
+            elif t is cst.IfExp:
+                stack += [(n.test, cond), (n.body, True), (n.orelse, True)]
+                continue
             elif t is cst.Lambda:
-                self._params_defaults(n.params, stack)
+                stack.extend((p.default, cond) for p in _all_params(n.params) if p.default is not None)
                 inner = Effects()
                 self.expr(n.body, inner)
                 out.captured |= (inner.uses | inner.captured) - _param_names(n.params)
                 continue
             elif t is cst.GeneratorExp:
                 # Only the first iterable is evaluated now; the rest runs when it is consumed.
-                stack.append(n.for_in.iter)
+                stack.append((n.for_in.iter, cond))
                 out.captured |= self._comprehension_reads(n, out)
                 continue
             elif t in _COMPREHENSIONS:
-                stack.append(n.for_in.iter)
+                stack.append((n.for_in.iter, cond))
                 out.uses |= self._comprehension_reads(n, out)
                 continue
-            stack.extend(read_children(n))
+            stack.extend((c, cond) for c in read_children(n))
 
     @staticmethod
     def tensor_names(node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
@@ -240,8 +251,9 @@ class NameScanner:
             parts.append(comp.value)
         for p in parts:
             self.expr(p, inner)
-        # A walrus inside a comprehension binds in the enclosing scope.
+        # A walrus inside a comprehension binds in the enclosing scope, if the body runs at all.
         out.defs.extend(d for d in inner.defs if d[0] not in bound)
+        out.conditional |= {id(node) for name, node in inner.defs if name not in bound}
         out.backwards.extend(inner.backwards)
         out.calls |= inner.calls
         out.introspects |= inner.introspects
@@ -298,11 +310,6 @@ class NameScanner:
             if a.keyword is not None and a.keyword.value == "retain_graph":
                 retain = not (isinstance(a.value, cst.Name) and a.value.value in ("False", "None"))
         out.backwards.append(BackwardCall(call, receiver_names, arg_names, retain))
-
-    def _params_defaults(self, params: cst.Parameters, stack: list) -> None:
-        for p in _all_params(params):
-            if p.default is not None:
-                stack.append(p.default)
 
     # ----------------------------------------------------------------- binding targets
     def target(self, node: cst.CSTNode, out: Effects) -> None:

@@ -91,7 +91,7 @@ def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
     # and from every binding: can the next iteration be reached without passing a `del`?
     body = scope.nodes[loop.body_start:loop.body_end]
     if not slots or any(bypasses(n, name, loop, through=kills)
-                        for n in starts + [n for n in body if name in n.bound]):
+                        for n in starts + [n for n in body if name in n.bound | n.maybe]):
         raise _NoFix(NoFix.NO_PLACE)
     return sorted(slots, key=lambda n: n.id)
 
@@ -148,7 +148,7 @@ def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
     last = None
     for i, (start, end) in enumerate(block.spans):
         for n in nodes[start:end]:
-            if name in n.uses or name in n.bound or name in n.dels:
+            if name in n.uses or name in n.bound or name in n.maybe or name in n.dels:
                 last = i
                 break
     if last is None:
