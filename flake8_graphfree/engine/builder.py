@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 import libcst as cst
 
 from .cfg import Block, Loop, Node, Scope
+from .flow import propagate
 from .gradmode import NOT_LITERAL, grad_mode
 from .names import Effects, NameScanner, _definition, _param_names, _pattern, sub_blocks
 from .scopes import ModuleFacts
@@ -45,7 +46,8 @@ class _Builder:
         self.finallies: List[_Finally] = []
         self.exit: Node = None
         self.top = None
-        self.grad_off = _grad_off_function(scope.cst)
+        self.grad_off = grad_off_function(scope.cst)
+        self.switches: Dict[int, bool] = {}  # node id -> the mode `torch.set_grad_enabled(b)` sets
 
     def node(self, kind: str, cst_node, preds, eff: Optional[Effects] = None) -> Node:
         n = Node(len(self.nodes), kind, cst_node, self.loop)
@@ -54,7 +56,8 @@ class _Builder:
             n.uses = eff.uses
             if eff.defs:
                 n.defs = eff.defs
-                n.bound = {name for name, _ in eff.defs}
+                n.bound = {name for name, node in eff.defs if id(node) not in eff.conditional}
+                n.maybe = {name for name, _ in eff.defs} - n.bound
             n.dels = eff.dels
             n.backwards = eff.backwards
             n.calls = eff.calls
@@ -132,7 +135,10 @@ class _Builder:
             self.scope.globals |= {n.name.value for n in stmt.names}
         elif t is cst.Nonlocal:
             self.scope.nonlocals |= {n.name.value for n in stmt.names}
-        return [self.node("stmt", stmt, preds, eff)]
+        n = self.node("stmt", stmt, preds, eff)
+        if t is cst.Expr and _switch(stmt.value) is not None:
+            self.switches[n.id] = _switch(stmt.value)
+        return [n]
 
     def if_(self, stmt: cst.If, preds) -> List[Node]:
         frontier: List[Node] = []
@@ -200,7 +206,7 @@ class _Builder:
             preds = [self.node("with", stmt, preds, eff)]
         outer = self.grad_off
         for item in stmt.items:  # `with torch.enable_grad():` inside a no_grad function turns it on
-            mode = _grad_mode(item.item)
+            mode = with_grad_mode(item.item)
             if mode is not None:
                 self.grad_off = not mode
         swallowed = None
@@ -292,7 +298,7 @@ class _Builder:
         return [self.node("stmt", stmt, preds, eff)]
 
 
-def _grad_mode(expr) -> Optional[bool]:
+def with_grad_mode(expr) -> Optional[bool]:
     """`gradmode.grad_mode` of a LibCST `with` item or decorator."""
     func, first = expr, NOT_LITERAL
     if isinstance(expr, cst.Call):
@@ -321,9 +327,32 @@ def _never_swallows(expr) -> bool:
         last in NON_SWALLOWING or last.endswith(("autocast", "no_grad", "inference_mode")))
 
 
-def _grad_off_function(node) -> bool:
+def _switch(expr) -> Optional[bool]:
+    """The grad mode a call statement sets for what follows (`torch.set_grad_enabled(False)`)."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, (cst.Name, cst.Attribute)):
+        func = expr.func
+        if (func.attr if isinstance(func, cst.Attribute) else func).value == "set_grad_enabled":
+            return with_grad_mode(expr)
+    return None
+
+
+def _apply_switches(scope: Scope, switches: Dict[int, bool]) -> None:
+    """Grad mode is a flow fact: a node after `torch.set_grad_enabled(False)` on some path, with no
+    `set_grad_enabled(True)` between, builds no graph there (taken as off: report only what is
+    known)."""
+    if not switches:
+        return
+    modes = propagate(scope, {0: frozenset({None})},
+                       lambda n, s: frozenset({switches[n.id]}) if n.id in switches else s,
+                       lambda n: True, True)
+    for n in scope.nodes:
+        if False in modes.get(n.id, ()):
+            n.grad_off = True
+
+
+def grad_off_function(node) -> bool:
     return isinstance(node, cst.FunctionDef) and any(
-        _grad_mode(d.decorator) is False for d in node.decorators)
+        with_grad_mode(d.decorator) is False for d in node.decorators)
 
 
 _DISPATCH = {
@@ -352,4 +381,5 @@ def build_scope(node, scanner: NameScanner, top=None, module: Optional[ModuleFac
     end = b.block(node if isinstance(node, cst.Module) else node.body, [entry], owner=node)
     for n in end:
         n.succ.append(b.exit)
+    _apply_switches(scope, b.switches)
     return scope

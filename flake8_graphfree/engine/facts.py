@@ -12,6 +12,7 @@ import libcst as cst
 class FactKind(enum.Enum):
     TARGET = "target"  # passed to a backward in the iteration (GF001, GF002, GF003)
     SOURCE = "source"  # a value a backward target was computed from (GF004)
+    SIBLING = "sibling"  # bound from the same forward call as a target or source (GF004)
     UNBACKWARDED = "unbackwarded"  # graph-carrying, in a loop that runs no backward (GF002)
     NOT_BACKWARDED = "not-backwarded"  # graph-carrying, in a loop whose backward never uses it (GF002)
     ACCUMULATE = "accumulate"  # added into a holder that outlives the iteration (GF005)

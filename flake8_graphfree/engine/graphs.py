@@ -13,13 +13,15 @@ does; `.shape`, `.device`, `.dtype` never do. Where grad is off (`torch.no_grad(
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
+from .builder import grad_off_function, with_grad_mode
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
-from .names import Effects, NameScanner, _dotted, direct_callee, looks_like_class, read_children
+from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, looks_like_class,
+                    read_children, sub_blocks)
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -66,7 +68,8 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
                 return False  # a constructor: Model(cfg) builds a module, not a graph
             if callee in evidence.losses or loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
                 return args()
-            return False  # an unknown callable: no evidence
+            helpers = getattr(evidence, "helpers", None)
+            return helpers is not None and helpers.returns_graph(callee, expr, evidence)
         if isinstance(func, cst.Attribute):
             if carries(func.value, carrying, evidence):
                 return True  # a tensor method: loss.mean(), outputs.logits.float()
@@ -88,6 +91,119 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
     if t is cst.Await:
         return carries(expr.expression, carrying, evidence)
     return False  # literals, comparisons, comprehensions, lambdas, f-strings
+
+
+class Summary(NamedTuple):
+    always: bool  # returns a graph-carrying value whatever it is given
+    forwards: Tuple[int, ...]  # or when the argument at one of these positions is a module
+
+
+NO_GRAPH = Summary(False, ())
+
+
+class Helpers:
+    """The module's own functions (top level, and methods called as `self.f(...)`), each summarised
+    once, when a loop first calls it: does it return a graph-carrying value? Either from a module
+    with evidence, or by calling one of its parameters (`def forward(model, ids): return
+    model(ids)`), which carries when the argument given there is a module with evidence. What runs
+    under no_grad (a decorated function, a `with torch.no_grad():` block) returns no graph."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.defs: Dict[str, List[cst.FunctionDef]] = {}
+        for stmt in module.body:
+            inner = stmt.body.body if isinstance(stmt, cst.ClassDef) else [stmt]
+            for d in inner:
+                if isinstance(d, cst.FunctionDef):
+                    self.defs.setdefault(d.name.value, []).append(d)
+        self._memo: Dict[str, Summary] = {}
+
+    def returns_graph(self, callee: str, call: cst.Call, evidence) -> bool:
+        if callee not in self.defs:
+            return False
+        summary = self.summary(callee, evidence)
+        if summary.always:
+            return True
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        return any(i < len(args) and _last_name(args[i].value) in evidence.modules
+                   for i in summary.forwards)
+
+    def forwarded(self, call: cst.Call, evidence) -> Set[str]:
+        """The modules a call of a helper forwards through (`forward(model, ids)` -> model)."""
+        callee = direct_callee(call.func)
+        if callee not in self.defs:
+            return set()
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        return {_last_name(args[i].value) for i in self.summary(callee, evidence).forwards
+                if i < len(args)} - {""}
+
+    def forget(self) -> None:
+        self._memo.clear()
+
+    def summary(self, name: str, evidence) -> Summary:
+        if name not in self._memo:
+            self._memo[name] = NO_GRAPH  # a recursive call returns no graph
+            # A name defined more than once (a method in several classes): only what all agree on.
+            found = [_summarise(d, evidence) for d in self.defs[name]]
+            self._memo[name] = Summary(all(s.always for s in found), tuple(
+                sorted(set.intersection(*(set(s.forwards) for s in found)))))
+        return self._memo[name]
+
+
+def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
+    if grad_off_function(fn):
+        return NO_GRAPH
+    params = [p.name.value for p in list(fn.params.posonly_params) + list(fn.params.params)]
+    if params[:1] in (["self"], ["cls"]):
+        params = params[1:]
+    assigns, returns = [], []
+    stack = [(fn.body, False)]
+    while stack:
+        block, off = stack.pop()
+        for stmt, _, _ in flatten(block):
+            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(stmt, cst.Return) and stmt.value is not None and not off:
+                returns.append(stmt.value)
+            elif isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and stmt.value is not None and not off:
+                targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+                assigns.append((set().union(*map(_target_names, targets)), stmt.value))
+            inner_off = off
+            if isinstance(stmt, cst.With):
+                for item in stmt.items:
+                    mode = with_grad_mode(item.item)
+                    inner_off = inner_off if mode is None else not mode
+            stack.extend((b, inner_off) for b in sub_blocks(stmt))
+
+    def returns_carrying(ev) -> bool:
+        carrying: Set[str] = set()
+        for _ in range(len(assigns) + 1):  # to a fixpoint: each round adds a name or stops
+            before = len(carrying)
+            for names, value in assigns:
+                if carries(value, carrying, ev):
+                    carrying |= names
+            if len(carrying) == before:
+                break
+        return any(carries(v, carrying, ev) for v in returns)
+
+    if returns_carrying(evidence):
+        return Summary(True, ())
+    forwards = tuple(i for i, p in enumerate(params) if returns_carrying(_Extra(evidence, p)))
+    return Summary(False, forwards)
+
+
+class _Extra:
+    """Evidence with one more module: a parameter taken as the module it may be given."""
+
+    def __init__(self, evidence, name: str) -> None:
+        self.modules = evidence.modules | {name}
+        self.losses = evidence.losses
+        self.helpers = getattr(evidence, "helpers", None)
+
+
+def _last_name(expr) -> str:
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return expr.value if isinstance(expr, cst.Name) else ""
 
 
 def bound_value(node: Node, name: str):
@@ -212,6 +328,52 @@ def aliases(scope: Scope, loop: Loop, found: List[tuple]) -> List[tuple]:
             if any(d in reaching_defs and v == var for d, v in found):
                 out.append((n, next(iter(n.bound))))
     return out
+
+
+# Names of what a forward returns beside its outputs for logging: dicts of floats, not tensors.
+NOT_OUTPUTS = frozenset({"log", "logs", "logging", "stat", "stats", "metric", "metrics", "info",
+                         "infos", "dict", "summary", "summaries", "record", "records"})
+
+
+def siblings(found: List[tuple]) -> List[tuple]:
+    """(node, name) for each other name a binding in `found` unpacks from the same forward call
+    (`loss, pred, mask = model(x)`): outputs of the same forward, kept as long as the loss is.
+    Not what a loss function returns beside the loss (`loss, items = compute_loss(pred, y)`), nor
+    names that say they hold logs or metrics (`loss, logs = model(x)`)."""
+    out = []
+    for node, var in found:
+        value = getattr(node.cst, "value", None)
+        callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
+        if callee and not loss_name(callee) and bound_value(node, var) is value:
+            out.extend((node, other) for other in node.bound
+                       if other != var and bound_value(node, other) is value
+                       and not NOT_OUTPUTS & set(other.lower().split("_")))
+    return out
+
+
+def graph_reads(expr) -> Set[str]:
+    """The names `expr` reads in a way that can pass on a graph: not through `.shape`, `.device`
+    and the like, nor through a severing call (`input.shape[0]`, `len(x)`, `loss.item()`)."""
+    found: Set[str] = set()
+    stack = [expr]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is cst.Name:
+            found.add(n.value)
+            continue
+        if t is cst.Attribute and n.attr.value in NON_TENSOR_ATTRS:
+            continue
+        if t is cst.Call:
+            func = n.func
+            if (isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS) or (
+                    isinstance(func, cst.Name) and func.value in SEVER_FUNCS):
+                continue
+        if t in (cst.Lambda, cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp):
+            found |= names_in(n)
+            continue
+        stack.extend(read_children(n))
+    return found
 
 
 def names_in(expr) -> Set[str]:

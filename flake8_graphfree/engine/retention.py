@@ -18,8 +18,8 @@ from .cfg import Loop, Node, Scope
 from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
-from .graphs import Carrying, aliases, loss_name, names_in, sources
-from .names import BackwardCall, looks_like_class, scanner_for
+from .graphs import Carrying, Helpers, aliases, graph_reads, loss_name, names_in, siblings, sources
+from .names import BackwardCall, _dotted, looks_like_class, scanner_for
 from .placement import insertion, plan_del, reconcile
 from .scopes import ModuleFacts, scopes_with_loops
 
@@ -62,8 +62,10 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
     scanner = scanner_for(module, facts.backward_helpers)
     scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
     evidence = facts.evidence
+    evidence.helpers = helpers = Helpers(module)
     for scope in scopes:
         evidence.add_callees(_trained_by_backward(scope, evidence))
+    helpers.forget()  # summaries made while the evidence grew are made again
     found: list = []
     for scope in scopes:
         for loop in scope.loops:
@@ -107,8 +109,12 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     first other call met is the model (`out = model(x)`); what feeds the model is data
     (`x = mixup_fn(x)`) and is not followed."""
     def models(n: Node) -> Set[str]:
-        return {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
-                and c not in evidence.functions and c not in evidence.losses}
+        found = {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
+                 and c not in evidence.functions and c not in evidence.losses}
+        value = getattr(n.cst, "value", None)
+        if isinstance(value, cst.Call):  # `output = forward(model, ids)`: the helper calls model
+            found |= evidence.helpers.forwarded(value, evidence)
+        return found
 
     found: Set[str] = set()
     binders: Dict[str, List[Node]] = {}
@@ -143,6 +149,8 @@ def _inputs(n: Node) -> Set[str]:
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
         if isinstance(last, str) and loss_name(last):
             return names_in(value.args[0].value)
+    if isinstance(n.cst, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and value is not None:
+        return graph_reads(value) - n.callees  # not what `.shape`, `len()`, `.item()` read
     return n.uses - n.callees
 
 
@@ -196,9 +204,9 @@ def backward_targets(scope: Scope, loop: Loop) -> Dict[str, List[Tuple[Node, Bac
     calls = [(n, b) for n in body for b in n.backwards]
     if not calls:
         return {}
-    bound_anywhere = set()
+    bound_anywhere = loop.header.bound | loop.header.maybe  # `while (loss := f()) > 0:`
     for n in body:
-        bound_anywhere |= n.bound
+        bound_anywhere |= n.bound | n.maybe
     targets: Dict[str, List[Tuple[Node, BackwardCall]]] = {}
     for n, b in calls:
         # `loss.backward(g)`: the receiver is the tensor. `accelerator.backward(loss)`: the receiver
@@ -227,11 +235,12 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
                 reaching_defs.append(node)
             # The loop's own body must bind it; the report names the last binding, which may be
             # in a nested loop (`loss = 0; for x in xs: loss += f(x)`).
-            if any(_binds_in(d, loop) for d in reaching_defs) and survives(node, name, loop):
+            if any(_binds_in(d, loop) or _inner_target(scope, d, loop) for d in reaching_defs) \
+                    and survives(node, name, loop):
                 used.append(call)
                 starts.append(node)
-                last = max((d for d in reaching_defs if loop.contains(d) and d is not loop.target),
-                           key=lambda d: d.id)
+                last = max((d for d in reaching_defs if _binds_in(d, loop) or (
+                    loop.contains(d) and d is not loop.target)), key=lambda d: d.id)
                 if binding is None or last.id > binding.id:
                     binding = last
         if binding is None:
@@ -263,11 +272,16 @@ def _backwarding(scope: Scope, loop: Loop, name: str, calls) -> Set[int]:
 def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
     """GF004: values a backward target was computed from, still bound when the loop goes round."""
     found = set()
+    bindings = _attribute_bindings(scope, loop)  # `logits, self.loss = model(x, y)`
     for name, calls in targets.items():
         for node, _ in calls:
             for d in definitions(reaching(scope, loop, name).get(node.id, ())):
                 if loop.contains(d):
-                    found.update(sources(scope, loop, d, name))
+                    bindings.append((d, name))
+    for d, name in bindings:
+        found.update(sources(scope, loop, d, name))
+    beside = set(siblings(bindings + sorted(found, key=lambda p: (p[0].id, p[1])))) - found
+    found.update(beside)
     found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.
     out, done = [], set(targets)
@@ -278,11 +292,30 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
             continue
         if src.loop is not loop and _rebound_before_forward(loop, var, forwards):
             continue  # bound in a nested loop, but rebound first thing next time (`states = ...`)
-        r = _surviving(scope, loop, src, var, FactKind.SOURCE)
+        r = _surviving(scope, loop, src, var,
+                       FactKind.SIBLING if (src, var) in beside else FactKind.SOURCE)
         if r is not None:
             done.add(var)
             out.append(r)
     return out
+
+
+def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:
+    """(node, attribute) for the statements of the loop body that bind an attribute a backward
+    there is called on (`self.loss.backward()` after `logits, self.loss = model(x, y)`)."""
+    receivers = [b.call.func.value for n in scope.nodes[loop.body_start:loop.body_end]
+                 for b in n.backwards if isinstance(b.call.func, cst.Attribute)]
+    receivers = [r for r in receivers if isinstance(r, cst.Attribute)]
+    found = []
+    for n in scope.nodes[loop.body_start:loop.body_end] if receivers else ():
+        if isinstance(n.cst, cst.Assign) and n.loop is loop:
+            for t in n.cst.targets:
+                parts = ([e.value for e in t.target.elements]
+                         if isinstance(t.target, (cst.Tuple, cst.List)) else [t.target])
+                for part in parts:
+                    if isinstance(part, cst.Attribute) and any(part.deep_equals(r) for r in receivers):
+                        found.append((n, _dotted(part)))
+    return found
 
 
 def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
@@ -363,6 +396,13 @@ def _copied(scope: Scope, loop: Loop, name: str, binding: Optional[Node] = None)
     return False
 
 
+def _inner_target(scope: Scope, node: Node, loop: Loop) -> bool:
+    """The target of a loop nested in this one (`for loss in losses_of(x): loss.backward()`): its
+    last value outlives the inner loop."""
+    return node.kind == "target" and node.loop is not loop and loop.contains(node)
+
+
 def _binds_in(node: Node, loop: Loop) -> bool:
-    """A binding in this loop's own body (not its for-target, not a nested loop's)."""
-    return node.loop is loop and node is not loop.target
+    """A binding in this loop's own body or its while header (not its for-target, not a nested
+    loop's)."""
+    return node is loop.header or (node.loop is loop and node is not loop.target)

@@ -179,6 +179,7 @@ class Evidence:
         self.losses: Set[str] = set()
         self.functions: Set[str] = set(dir(builtins))
         self.backward_callees: Set[str] = set()  # called in a backward call's own expression
+        self.helpers = None  # engine/graphs.py Helpers: what the module's own functions return
 
     def add_callees(self, callees) -> None:
         """Callees of a statement that computes what is backwarded: the modules among them."""

@@ -4,6 +4,8 @@ A name bound in a loop to a graph-carrying value that a backward target was comp
 (`outputs = model(**batch); loss = outputs.loss`, `logits = model(x); loss = criterion(logits, y)`),
 other than loop targets and data moved to a device, still bound when the loop goes round. It keeps
 its own storage (logits: batch x sequence x vocabulary) and its graph into the next forward pass.
+Also the other names unpacked from the same forward call (`loss, pred, mask = model(x)`): each
+keeps its storage, and its graph if it has one (a mask built from random noise has none).
 The `del` goes right after the name's last use: for outputs used only to compute the loss, that is
 before the backward, where it can lower the backward's peak.
 """
@@ -20,10 +22,13 @@ class GF004(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind is FactKind.SOURCE
+        return r.kind in (FactKind.SOURCE, FactKind.SIBLING)
 
     @classmethod
     def kept(cls, r) -> str:
+        if r.kind is FactKind.SIBLING:  # `loss, pred, mask = model(x)`: pred may carry no graph
+            return (f"'{r.name}' keeps a forward output returned beside the loss (its storage, and "
+                    "its graph if it has one) alive into the next iteration")
         return (f"'{r.name}' keeps forward outputs the loss was computed from (their storage and "
                 "graph) alive into the next iteration")
 

@@ -9,8 +9,9 @@ def test_reports_the_binding_name_with_flake8_columns(tmp_path):
     path.write_bytes(b"def f():\n    for b in loader:\n        out, loss = model(b)\n        loss.backward()\n")
     result = flake8(str(path))
     assert result.returncode == 1
-    line = result.stdout.decode().strip()
-    # flake8 shows 1-based columns: `loss` starts at the 14th character.
+    first, line = result.stdout.decode().strip().splitlines()
+    # flake8 shows 1-based columns: `out` starts at the 9th character, `loss` at the 14th.
+    assert first.startswith(f"{path}:3:9: GF004 'out' keeps a forward output returned beside the loss")
     assert line.startswith(f"{path}:3:14: GF001 'loss' keeps its autograd graph's nodes alive into the next iteration (backward freed their saved tensors)")
     assert line.endswith("add 'del loss' after its last use")
 

@@ -1,0 +1,89 @@
+# The remaining trainer shapes of the issue "findings that hold on code we have never seen":
+# helpers in the same module, sibling outputs, a walrus in a while header, grad mode switched by
+# a plain statement, an inner loop's target.
+import torch
+
+
+def forward(model, ids):
+    return model(ids)
+
+
+@torch.no_grad()
+def predict(model, ids):
+    return model(ids)
+
+
+def helper_forward(model, loader, opt):  # FN3: the forward pass goes through a local helper
+    for ids in loader:
+        output = forward(model, ids)  # GF004: add 'del output'
+        logits = output.logits  # GF004: add 'del logits'
+        loss = logits.sum()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def helper_under_no_grad(model, loader):  # a local helper decorated with no_grad: no graph
+    model.eval()
+    for ids in loader:
+        output = predict(model, ids)
+        print(output.sum().item())
+
+
+def helper_forward_evaluation(net, loader):  # the helper forwards whatever module it is given
+    net.eval()
+    for ids in loader:
+        output = forward(net, ids)  # GF002: this loop never runs backward
+        print(output.sum().item())
+
+
+class GPTTrainer:  # FN4: a tuple target that mixes names and attributes still binds its names
+    def run(self, model, loader, opt):
+        model.train()
+        for x, y in loader:
+            logits, self.loss = model(x, y)  # GF004: add 'del logits'
+            opt.zero_grad()
+            self.loss.backward()
+            opt.step()
+
+
+def sibling_outputs(model, loader, opt):  # FN4: the outputs bound beside the loss
+    for x in loader:
+        loss, pred, mask = model(x)  # GF001: add 'del loss' | GF004: 'pred' | GF004: 'mask'
+        loss.backward()
+        opt.step()
+
+
+def walrus_while(model, it, opt):  # bound in the header, kept while the next forward runs
+    model.train()
+    while (loss := model(next(it)).sum()) > 0:  # GF001: add 'del loss'
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def grad_off_statement(model, loader):  # grad mode is a flow fact, not only a block
+    model.eval()
+    torch.set_grad_enabled(False)
+    for x in loader:
+        out = model(x)
+        print(out.sum().item())
+
+
+def grad_back_on(model, loader):
+    model.eval()
+    torch.set_grad_enabled(False)
+    for x in loader:
+        out = model(x)
+        print(out.sum().item())
+    torch.set_grad_enabled(True)
+    for x in loader:
+        out = model(x)  # GF002: this loop never runs backward
+        print(out.sum().item())
+
+
+def inner_target_survives(model, loader, opt, losses_of):  # the inner loop's last target
+    model.train()
+    for x in loader:
+        for loss in losses_of(model, x):  # GF001: no autofix
+            loss.backward()
+        opt.step()
