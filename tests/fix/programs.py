@@ -9,8 +9,10 @@ thing in their body. Forms covered: nested loops, if/elif/else, break/continue, 
 finally, `with` (grad-mode managers and a swallowing `contextlib.suppress`), early return, reads
 after the loop, loop `else:`, closures (nested functions, lambdas, a class in a function, a
 module-level class), global/nonlocal, introspection (locals(), globals(), eval, frames), tuple
-targets, walrus, `+=`, append/extend/dict stores, conditional backward, retain_graph, evaluation
-loops, comprehensions, f-strings with format specs, and prints of tensors and numbers.
+targets, walrus (in a `while` header too), `+=`, append/extend/dict stores, conditional backward,
+retain_graph, evaluation loops, comprehensions, f-strings with format specs, prints of tensors and
+numbers, forwards through the module's own helpers, several outputs of one forward unpacked into
+names and attributes (`a, state.loss = twin(x)`), and grad mode switched by a plain statement.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ HOLDERS = ["total", "hist", "store"]
 class _Gen:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
+        # Forms added later draw from their own stream, after the main one, so that a seed keeps
+        # the program it once gave (FOUND_SEEDS in test_differential.py).
+        self.extra = random.Random(-seed - 1)
         self.lines: List[str] = []
         self.bound: set = set()  # names probably bound at this point of the program
         self.in_function = False
@@ -54,12 +59,16 @@ class _Gen:
     # ------------------------------------------------------------------ expressions
     def forward(self) -> str:
         v = self.graph_name(bound_only=True) if self.bound & set(GRAPH) else None
-        return self.pick([
+        main = self.pick([
             "model(x)", "crit(model(x), x * 0.5)", "model(x) * 2 + model(x + 1)",
             "(model(x) - 0.3) ** 2", "model(x).relu().sum()",
             f"{v} * 0.5 + model(x)" if v else "model(x + 0.5)",
             "model(x).item()", "model(x).detach()", "torch.tensor(x)",
         ])
+        if self.extra.random() < 0.15:  # through a helper of the module
+            return self.extra.choice(["forward(model, x)", "forward(model, x) * 0.5",
+                                      "forward(model, x).sum()", "twin(x)[0]"])
+        return main
 
     # ------------------------------------------------------------------ statements
     def simple(self, ind: int, in_loop: bool) -> None:
@@ -76,6 +85,8 @@ class _Gen:
             self.emit(ind, self.pick([f"{g}.backward()", f"{g}.backward(retain_graph=True)",
                                       f"scaler.scale({g}).backward()", f"({g} + {u}).backward()",
                                       f"({g} * 0.5).backward()"]))
+            if self.extra.random() < 0.1:
+                self.lines[-1] = "    " * ind + "state.loss.backward()"
         elif choice < 12:
             self.emit(ind, self.pick(["opt.step()", "opt.zero_grad()", "scaler.step(opt)"]))
         elif choice < 16:
@@ -96,6 +107,9 @@ class _Gen:
             a, b = self.r.sample(GRAPH, 2)
             self.emit(ind, self.pick([f"{a}, {b} = model(x), model(x + 1)",
                                       f"{a}, {b} = model(x), 1.0", f"({a}, (k, {b})) = model(x), (1, model(x))"]))
+            if self.extra.random() < 0.4:  # outputs of one forward call, names and attributes
+                self.lines[-1] = "    " * ind + self.extra.choice(
+                    [f"{a}, {b} = twin(x)", f"{a}, state.loss = twin(x)", f"state.loss, {b} = twin(x)"])
             self.bound |= {a, b}
         elif choice < 24:
             self.emit(ind, f"del {g}")
@@ -209,6 +223,12 @@ class _Gen:
             self.emit(ind, self.pick(["for i, x in enumerate(data):", "for i in range(3):"]))
             if self.lines[-1].endswith("range(3):"):
                 self.emit(ind + 1, "x = data[i]")
+        elif self.extra.random() < 0.5:  # a walrus in the header binds a graph each iteration
+            g = self.extra.choice(GRAPH)
+            self.emit(ind, "i = -1")
+            self.emit(ind, f"while (i := i + 1) < 3 and ({g} := model(data[i])) is not None:")
+            self.emit(ind + 1, "x = data[i]")
+            self.bound.add(g)
         else:
             self.emit(ind, "i = -1")
             self.emit(ind, "while i < 2:")
@@ -227,6 +247,13 @@ class _Gen:
         e(0, "width = 7")
         e(0, "def reward(i):")
         e(1, "return 0.5 * i")
+        e(0, "def forward(m, v):")
+        e(1, "return m(v)")
+        e(0, "def twin(v):")
+        e(1, "return model(v), model(v) * 0.5")
+        e(0, "class State:")
+        e(1, "loss = model(0.25)")
+        e(0, "state = State()")
         module_level = self.chance(0.3)
         ind = 0 if module_level else 1
         if not module_level:

@@ -262,3 +262,60 @@ def test_a_del_that_ends_another_finding_is_not_refused():
     assert not again.changed
     assert sorted((f.code, f.name) for f in again.unfixed) == sorted(
         (f.code, f.name) for f in r.unfixed)
+
+
+# ------------------------------------------------------------------ trainer shapes (issue 9)
+def test_a_walrus_in_a_while_header_is_deleted_at_the_end_of_the_body():
+    source, r = outcome("""
+        def train(data):
+            it = iter(data)
+            while (loss := model(next(it, 0.0))).item() > 0.2:
+                loss.backward()
+            print(round(loss.item(), 3))
+        train([1.0, 2.0])
+        """)
+    assert codes(r) == [("GF001", "loss", True)]
+    assert "        loss.backward()\n        del loss\n" in r.new_source.decode()
+
+
+def test_a_walrus_bound_only_when_the_test_gets_that_far_is_not_deleted():
+    # Found by bench/fuzz_fix.py: the loop ends on `(i := i + 1) < 3` without rebinding 'out',
+    # so a `del out` at the end of the body left it unbound for the `del out` after the loop.
+    _, r = outcome("""
+        def run(data):
+            i = -1
+            while (i := i + 1) < 3 and (out := model(data[i])) is not None:
+                (out * 0.5).backward()
+            del out
+            print(i)
+        run([0.5, 1.0, 1.5])
+        """)
+    assert not r.fixed
+
+
+def test_an_inner_loops_last_target_is_reported_without_a_fix():
+    _, r = outcome("""
+        def losses_of(x):
+            return [model(x), model(x + 1)] if x > 1 else []
+        for x in [1.0, 2.0]:
+            for loss in losses_of(x):
+                loss.backward()
+        """)
+    assert reasons(r) == {"loss": "UNBOUND_AT_DEL"}
+
+
+def test_outputs_unpacked_beside_the_loss_are_deleted():
+    source, r = outcome("""
+        class State:
+            loss = None
+        state = State()
+        def twin(v):
+            return model(v), model(v) * 0.5
+        for x in [1.0, 2.0]:
+            loss, pred = twin(x)
+            aux, state.loss = twin(x)
+            loss.backward()
+            state.loss.backward()
+            print(round(pred.item(), 3))
+        """)
+    assert codes(r) == [("GF001", "loss", True), ("GF004", "aux", True), ("GF004", "pred", True)]
