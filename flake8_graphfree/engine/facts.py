@@ -13,6 +13,7 @@ class FactKind(enum.Enum):
     TARGET = "target"  # passed to a backward in the iteration (GF001, GF002, GF003)
     SOURCE = "source"  # a value a backward target was computed from (GF004)
     SIBLING = "sibling"  # bound from the same forward call as a target or source (GF004)
+    LOSS_TERM = "loss-term"  # a loss a backwarded loss was computed from (`d_loss = (real_loss + fake_loss) / 2`: GF001)
     UNBACKWARDED = "unbackwarded"  # graph-carrying, in a loop that runs no backward (GF002)
     NOT_BACKWARDED = "not-backwarded"  # graph-carrying, in a loop whose backward never uses it (GF002)
     ACCUMULATE = "accumulate"  # added into a holder that outlives the iteration (GF005)

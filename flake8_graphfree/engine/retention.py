@@ -18,8 +18,9 @@ from .cfg import Loop, Node, Scope
 from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
-from .graphs import Carrying, Helpers, aliases, graph_reads, loss_name, names_in, siblings, sources
-from .names import BackwardCall, _dotted, looks_like_class, scanner_for
+from .graphs import (Carrying, Helpers, aliases, bound_value, graph_reads, loss_name, names_in,
+                     siblings, sources)
+from .names import BackwardCall, _dotted, direct_callee, looks_like_class, scanner_for
 from .placement import insertion, plan_del, reconcile
 from .scopes import ModuleFacts, scopes_with_loops
 
@@ -258,6 +259,8 @@ def _backwarding(scope: Scope, loop: Loop, name: str, calls) -> Set[int]:
     from it in the iteration (`total = l2 + 0.5 * l1; total.backward()` backwards l1 too)."""
     through = {node.id for node, _ in calls}
     for n in scope.nodes[loop.body_start:loop.body_end]:
+        if isinstance(n.cst, cst.If) and _tests_requires_grad(n.cst.test, name):
+            through.add(n.id)  # `if loss.requires_grad: loss.backward()`: else there is no graph
         if not n.backwards or n.id in through:
             continue
         for b in n.backwards:
@@ -285,6 +288,8 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.
     out, done = [], set(targets)
+    retained = any(b.retain_graph for calls in targets.values() for _, b in calls)
+    carrying_evidence = scope.module.evidence if scope.module else None
     forwards = {n.id for n in scope.nodes[loop.body_start:loop.body_end]
                 if n.callees & scope.module.evidence.modules} if scope.module else set()
     for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
@@ -292,12 +297,24 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
             continue
         if src.loop is not loop and _rebound_before_forward(loop, var, forwards):
             continue  # bound in a nested loop, but rebound first thing next time (`states = ...`)
-        r = _surviving(scope, loop, src, var,
-                       FactKind.SIBLING if (src, var) in beside else FactKind.SOURCE)
+        kind = (FactKind.SIBLING if (src, var) in beside
+                else FactKind.LOSS_TERM if not retained and _loss_term(src, var, carrying_evidence)
+                else FactKind.SOURCE)
+        r = _surviving(scope, loop, src, var, kind)
         if r is not None:
             done.add(var)
             out.append(r)
     return out
+
+
+def _loss_term(node: Node, var: str, evidence) -> bool:
+    """A loss rather than a forward output: named like one (`real_loss`, `loss_kl`) or computed by
+    a loss function (`criterion(outputs, targets)`). After the backward it keeps graph nodes and a
+    scalar, like the loss itself."""
+    value = bound_value(node, var)
+    callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
+    return loss_name(var) or (callee is not None and (
+        loss_name(callee) or (evidence is not None and callee in evidence.losses)))
 
 
 def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:
@@ -394,6 +411,14 @@ def _copied(scope: Scope, loop: Loop, name: str, binding: Optional[Node] = None)
                     binding is None or binding in definitions(reaching(scope, loop, name).get(n.id, ()))):
                 return True
     return False
+
+
+def _tests_requires_grad(test, name: str) -> bool:
+    """`name.requires_grad`, alone or as a part of an `and`."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _tests_requires_grad(test.left, name) or _tests_requires_grad(test.right, name)
+    return (isinstance(test, cst.Attribute) and test.attr.value == "requires_grad"
+            and isinstance(test.value, cst.Name) and test.value.value == name)
 
 
 def _inner_target(scope: Scope, node: Node, loop: Loop) -> bool:

@@ -3,7 +3,9 @@
 The engine finds each name that is bound in a loop, backwarded in the same iteration, and still
 bound when the loop goes round (engine/retention.py); it also plans the `del` or says why it can't
 (engine/placement.py). GF001 owns those backwarded on every path without retain_graph: what they
-keep is the graph's nodes, the saved tensors being freed by backward.
+keep is the graph's nodes, the saved tensors being freed by backward. Also the loss terms a
+backwarded loss was computed from (`real_loss` in `d_loss = (real_loss + fake_loss) / 2`), which
+keep the same: nodes and a scalar.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ class GF001(Rule):
 
     @classmethod
     def applies(cls, r) -> bool:
-        return r.kind is FactKind.TARGET and not r.retain_graph and not r.skips_backward
+        return (r.kind is FactKind.TARGET and not r.retain_graph and not r.skips_backward) or (
+            r.kind is FactKind.LOSS_TERM)
 
     @classmethod
     def kept(cls, r) -> str:

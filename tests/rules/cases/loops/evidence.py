@@ -135,7 +135,7 @@ def style_transfer(vgg, target, content, optimizer, steps):  # FN6: sources thro
         content_features = vgg(content)  # GF004: add 'del content_features'
         style_loss = 0
         for f1, f2 in zip(target_features, content_features):
-            style_loss += torch.mean((f1 - f2) ** 2)  # GF004: add 'del style_loss'
+            style_loss += torch.mean((f1 - f2) ** 2)  # GF001: add 'del style_loss'
         loss = 1e3 * style_loss  # GF001: add 'del loss'
         optimizer.zero_grad()
         loss.backward()

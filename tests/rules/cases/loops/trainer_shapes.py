@@ -87,3 +87,20 @@ def inner_target_survives(model, loader, opt, losses_of):  # the inner loop's la
         for loss in losses_of(model, x):  # GF001: no autofix
             loss.backward()
         opt.step()
+
+
+def loss_terms(D, loader, adversarial_loss, valid, fake, opt):  # the terms keep nodes, as the loss
+    for real, gen in loader:
+        real_loss = adversarial_loss(D(real), valid)  # GF001: add 'del real_loss'
+        fake_loss = adversarial_loss(D(gen), fake)  # GF001: add 'del fake_loss'
+        d_loss = (real_loss + fake_loss) / 2  # GF001: add 'del d_loss'
+        d_loss.backward()
+        opt.step()
+
+
+def loss_terms_retained(D, loader, adversarial_loss, valid, opt):  # retain_graph keeps them whole
+    for real in loader:
+        real_loss = adversarial_loss(D(real), valid)  # GF004: forward outputs the loss was computed from
+        d_loss = real_loss * 2  # GF003: retain_graph=True kept its saved tensors
+        d_loss.backward(retain_graph=True)
+        opt.step()
