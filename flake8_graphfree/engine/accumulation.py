@@ -18,7 +18,8 @@ import libcst as cst
 from .cfg import Loop, Node, Scope
 from .flow import UNBOUND, read_next_iteration, reaching
 from .facts import FactKind, NoFix, WrapDetach
-from .graphs import bound_value, carries, certainly_tensor, detach_invariant, expressions_of, only_severed
+from .graphs import (bound_value, carries, certainly_tensor, detach_invariant, expressions_of,
+                     graph_reads, only_severed)
 from .placement import safety
 
 STORE_METHODS = frozenset({"append", "extend", "add", "insert", "appendleft"})
@@ -169,7 +170,7 @@ def _flowing_into(scope: Scope, seeds: Set[str]) -> Set[str]:
         more: Set[str] = set()
         for node in scope.nodes:
             if node.bound & feeding:
-                more |= node.uses
+                more |= graph_inputs(node)
         for loop in scope.loops:  # `for loss in losses: loss.backward()` makes `losses` one
             if loop.target is not None and loop.target.bound & feeding:
                 more |= loop.iter.uses
@@ -177,6 +178,18 @@ def _flowing_into(scope: Scope, seeds: Set[str]) -> Set[str]:
             feeding |= more
             changed = True
     return feeding
+
+
+def graph_inputs(node) -> Set[str]:
+    """What a binding's value can take a graph from: `gen = model(x)` then `fake = gen.detach()`
+    or `D(gen.data)` does not make `gen` feed a backward."""
+    stmt = node.cst
+    if isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and stmt.value is not None:
+        found = graph_reads(stmt.value)
+        if isinstance(stmt, cst.AugAssign):
+            found |= node.bound
+        return found
+    return node.uses
 
 
 FRESH_CALLS = frozenset({"list", "dict", "set", "zeros", "zeros_like", "tensor", "defaultdict",

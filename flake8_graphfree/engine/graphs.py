@@ -20,6 +20,7 @@ import libcst as cst
 from .builder import grad_off_function, with_grad_mode
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
+from .scopes import Evidence
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, looks_like_class,
                     read_children, sub_blocks)
 
@@ -59,6 +60,8 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
             return False
         if isinstance(func, cst.Attribute) and func.attr.value in MOVE_METHODS:
             return carries(func.value, carrying, evidence)  # x.to(y.device): only x counts
+        if _packs(func):
+            return carries(expr.args[0].value, carrying, evidence) if expr.args else False
         args = lambda: any(carries(a.value, carrying, evidence) for a in expr.args)  # noqa: E731
         callee = direct_callee(func)
         if callee is not None:
@@ -77,6 +80,8 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
                 return args()
         return False
     if t is cst.Attribute:
+        if expr.attr.value == "data" and not (isinstance(expr.value, cst.Call) and _packs(expr.value.func)):
+            return False  # `x.data` is x detached (a PackedSequence's .data is not)
         return expr.attr.value not in NON_TENSOR_ATTRS and carries(expr.value, carrying, evidence)
     if t is cst.Subscript:
         return carries(expr.value, carrying, evidence)
@@ -206,6 +211,88 @@ def _last_name(expr) -> str:
     return expr.value if isinstance(expr, cst.Name) else ""
 
 
+PACKERS = frozenset({"pack_padded_sequence", "pack_sequence"})
+
+
+def _packs(func) -> bool:
+    """A call that builds a PackedSequence, whose `.data` is the packed tensor, graph and all."""
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return last in PACKERS
+
+
+def flow_reads(expr, evidence) -> Set[str]:
+    """The names whose values can flow into what `expr` gives: through arithmetic, attributes
+    (not `.shape`, `.data`...), subscripts (the value, not the index), tensor methods, `torch.*`,
+    and the inputs of a module call; through a loss function not its labels (`criterion(outputs,
+    targets)`), through any other function its first argument (`pack_padded_sequence(scores,
+    lengths)`); nothing through severing calls."""
+    found: Set[str] = set()
+    stack = [expr]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is cst.Name:
+            found.add(n.value)
+        elif t is cst.Attribute:
+            if n.attr.value not in NON_TENSOR_ATTRS and n.attr.value != "data":
+                stack.append(n.value)
+        elif t is cst.Subscript:
+            stack.append(n.value)
+        elif t is cst.BinaryOperation or t is cst.BooleanOperation:
+            stack += [n.left, n.right]
+        elif t is cst.UnaryOperation:
+            stack.append(n.expression)
+        elif t is cst.IfExp:
+            stack += [n.body, n.orelse]
+        elif t in (cst.Tuple, cst.List):
+            stack.extend(e.value for e in n.elements)
+        elif t is cst.Await:
+            stack.append(n.expression)
+        elif t is cst.Call:
+            func = n.func
+            args = [a.value for a in n.args]
+            if (isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS) or (
+                    isinstance(func, cst.Name) and func.value in SEVER_FUNCS):
+                continue
+            callee = direct_callee(func)
+            if isinstance(func, cst.Attribute) and callee is None:
+                stack.append(func.value)  # a method: its receiver, and its arguments below
+                if not _dotted(func).startswith(TORCH_NAMESPACES) and not loss_name(func.attr.value):
+                    stack.extend(args)
+                    continue
+            if loss_name(_last_part(func)) or (callee is not None and callee in evidence.losses):
+                stack.extend(a.value for a in n.args if not _label(a))
+            elif (callee is not None and callee in evidence.modules) or _dotted(func).startswith(
+                    TORCH_NAMESPACES) or _last_part(func) in BUILTINS_KEEPING_GRAPH:
+                stack.extend(args)
+            else:
+                stack.extend(args[:1])
+        elif t not in (cst.Comparison,):
+            found |= names_in(n) if t in (cst.ListComp, cst.GeneratorExp, cst.DictComp,
+                                           cst.SetComp) else set()
+    return found
+
+
+LABEL_WORDS = frozenset({"y", "target", "targets", "label", "labels", "gt", "tgt", "truth"})
+PREDICTION_WORDS = frozenset({"pred", "preds", "prediction", "predictions", "logit", "logits",
+                              "out", "output", "outputs", "score", "scores"})
+
+
+def _label(arg: cst.Arg) -> bool:
+    """A loss's argument that holds labels, by the names everyone uses for them (`criterion(out,
+    targets)`, `F.cross_entropy(logits, y)`, `target=...`): data, not what the loss is of."""
+    words = set()
+    for node in (arg.keyword, arg.value):
+        if isinstance(node, cst.Name):
+            words |= set(node.value.lower().split("_"))
+    return bool(words & LABEL_WORDS) and not words & PREDICTION_WORDS  # not `pred_label`
+
+
+def _last_part(func) -> str:
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return last if isinstance(last, str) else ""
+
+
 def bound_value(node: Node, name: str):
     """The expression whose value `name` gets at this node, where there is one. Unpacking a tuple
     display gives each name its own element (`loss, acc = crit(out, y), accuracy(logits, y)`)."""
@@ -290,6 +377,7 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
     itself: it only points into that value."""
     nested = {id(inner.target): inner for inner in scope.loops
               if inner is not loop and inner.target is not None and loop.contains(inner.target)}
+    evidence = scope.module.evidence if scope.module is not None else Evidence()
     found: List[tuple] = []
     seen: Set[tuple] = set()
     stack = [(target_def, name)]
@@ -302,9 +390,11 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
             value = bound_value(node, var)
             if value is None:
                 continue
-            # The node's uses are the names its whole value reads; an unpacked element reads
-            # fewer. `loss /= k` reads the old loss: its sources are followed too.
-            names = set(node.uses) if value is getattr(node.cst, "value", None) else names_in(value)
+            # What can flow into the value: not the labels a loss compares it with, nor what
+            # only `.shape` is read of. `loss /= k` reads the old loss: its sources are followed too.
+            names = flow_reads(value, evidence)
+            if isinstance(node.cst, cst.AugAssign):
+                names.add(var)
         for used in sorted(names):
             for d in definitions(reaching(scope, loop, used).get(node.id, ())):
                 if (d.id, used) in seen or not loop.contains(d) or d is loop.target:
@@ -352,8 +442,9 @@ def siblings(found: List[tuple]) -> List[tuple]:
 
 
 def graph_reads(expr) -> Set[str]:
-    """The names `expr` reads in a way that can pass on a graph: not through `.shape`, `.device`
-    and the like, nor through a severing call (`input.shape[0]`, `len(x)`, `loss.item()`)."""
+    """The names `expr` reads in a way that can pass on a graph: not through `.shape`, `.device`,
+    `.data` and the like, nor through a severing call (`input.shape[0]`, `len(x)`, `x.detach()`).
+    Unlike `flow_reads`, every argument of any other call counts."""
     found: Set[str] = set()
     stack = [expr]
     while stack:
@@ -362,7 +453,8 @@ def graph_reads(expr) -> Set[str]:
         if t is cst.Name:
             found.add(n.value)
             continue
-        if t is cst.Attribute and n.attr.value in NON_TENSOR_ATTRS:
+        if t is cst.Attribute and (n.attr.value in NON_TENSOR_ATTRS or (n.attr.value == "data" and not (
+                isinstance(n.value, cst.Call) and _packs(n.value.func)))):
             continue
         if t is cst.Call:
             func = n.func

@@ -15,7 +15,7 @@ import libcst as cst
 
 from .builder import build_scope
 from .cfg import Loop, Node, Scope
-from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
+from .accumulation import feeding_backward, graph_inputs, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
 from .graphs import (Carrying, Helpers, aliases, bound_value, graph_reads, loss_name, names_in,
@@ -78,8 +78,10 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
                 continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
             carrying = Carrying(scope, loop, evidence)
             if has_backward:
-                found.extend(loop_sources(scope, loop, targets, carrying.outs))
-                found.extend(loop_not_backwarded(scope, loop, targets, carrying.outs))
+                kept = loop_sources(scope, loop, targets, carrying.outs)
+                found.extend(kept)
+                found.extend(loop_not_backwarded(scope, loop, set(targets) | {r.name for r in kept},
+                                                 carrying))
             elif not _is_method(scope):
                 found.extend(loop_unbackwarded(scope, loop, carrying.outs))
             found.extend(loop_accumulations(scope, loop, carrying))
@@ -110,9 +112,12 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     first other call met is the model (`out = model(x)`); what feeds the model is data
     (`x = mixup_fn(x)`) and is not followed."""
     def models(n: Node) -> Set[str]:
+        value = getattr(n.cst, "value", None)
+        if isinstance(value, cst.Call) and n.bound & set().union(
+                *(names_in(a.value) for a in value.args)):
+            return set()  # rebinds its own input: data (`samples, targets = mixup_fn(samples, targets)`)
         found = {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
                  and c not in evidence.functions and c not in evidence.losses}
-        value = getattr(n.cst, "value", None)
         if isinstance(value, cst.Call):  # `output = forward(model, ids)`: the helper calls model
             found |= evidence.helpers.forwarded(value, evidence)
         return found
@@ -155,17 +160,20 @@ def _inputs(n: Node) -> Set[str]:
     return n.uses - n.callees
 
 
-def loop_not_backwarded(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
+def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) -> List[Retention]:
     """GF002 in a loop that trains: a graph-carrying value that no backward in the function uses
     (an evaluation every k steps outside no_grad keeps its whole graph for k iterations)."""
     feeding = feeding_backward(scope)
-    out, done = [], set(targets)
+    out, done = [], set(reported)
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
             continue
-        if isinstance(n.cst, cst.AugAssign) or (n.uses - n.callees) & feeding:
-            continue  # computed from what is backwarded (`score = out`): its graph is backwarded
-        for var in sorted((n.bound & carrying.get(n.id, set())) - feeding - done):
+        # Computed from a graph that is backwarded (`score = out`), or bound beside one: the
+        # graph is backwarded. Data that also feeds the backward (`fake = G(imgs)`) does not count.
+        if isinstance(n.cst, cst.AugAssign) or n.bound & feeding or (
+                graph_inputs(n) & carrying.ins.get(n.id, frozenset()) & feeding):
+            continue
+        for var in sorted((n.bound & carrying.outs.get(n.id, set())) - feeding - done):
             r = _surviving(scope, loop, n, var, FactKind.NOT_BACKWARDED)
             if r is not None:
                 done.add(var)
@@ -283,7 +291,9 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
                     bindings.append((d, name))
     for d, name in bindings:
         found.update(sources(scope, loop, d, name))
-    beside = set(siblings(bindings + sorted(found, key=lambda p: (p[0].id, p[1])))) - found
+    # Beside a loss the forward returns (`loss, pred, mask = model(x)`), the other outputs; of an
+    # output the loss is computed from later, only what flows into it (followed above).
+    beside = set(siblings(bindings)) - found
     found.update(beside)
     found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.

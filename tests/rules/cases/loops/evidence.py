@@ -171,3 +171,34 @@ def fit(net, train_loader, val_loader, opt, crit, epochs):  # FN2: evaluation af
         for x, y in val_loader:  # the label name `y` is shared with the training loop
             val_out = net(x)  # GF002: this loop never runs backward
             print((val_out.argmax(1) == y).float().mean().item())
+
+
+def deit_trainer(model, criterion, loader, optimizer, mixup_fn):  # the loss takes the inputs first
+    model.train()
+    for samples, targets in loader:
+        samples, targets = mixup_fn(samples, targets)  # data, rebinding its own inputs
+        outputs = model(samples)  # GF004: add 'del outputs'
+        loss = criterion(samples, outputs, targets)  # GF001: add 'del loss'
+        optimizer.zero_grad()
+        loss.backward()
+
+
+def show_classes(model, inputs):  # `.data` is the tensor detached
+    model.eval()
+    for x in inputs:
+        output = model(x)  # GF002: this loop never runs backward
+        top, idx = output.data.squeeze().max(0)
+        print(idx[0])
+
+
+def captioning(encoder, decoder, criterion, loader, opt):  # only the predictions are outputs
+    for imgs, caps, caplens in loader:
+        imgs = encoder(imgs)
+        scores, caps_sorted, decode_lengths, alphas, sort_ind = decoder(imgs, caps, caplens)  # GF004: 'alphas'
+        targets = caps_sorted[:, 1:]
+        scores = pack_padded_sequence(scores, decode_lengths, batch_first=True).data  # GF004: 'scores'
+        targets = pack_padded_sequence(targets, decode_lengths, batch_first=True).data
+        loss = criterion(scores, targets)
+        loss += ((1. - alphas.sum(dim=1)) ** 2).mean()  # GF001: add 'del loss'
+        opt.zero_grad()
+        loss.backward()
