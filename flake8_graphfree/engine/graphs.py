@@ -72,7 +72,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
             if callee in evidence.losses or loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
                 return args()
             helpers = getattr(evidence, "helpers", None)
-            return helpers is not None and helpers.returns_graph(callee, expr, evidence)
+            return helpers is not None and helpers.returns_graph(callee, expr, evidence, carrying)
         if isinstance(func, cst.Attribute):
             if carries(func.value, carrying, evidence):
                 return True  # a tensor method: loss.mean(), outputs.logits.float()
@@ -101,6 +101,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
 class Summary(NamedTuple):
     always: bool  # returns a graph-carrying value whatever it is given
     forwards: Tuple[int, ...]  # or when the argument at one of these positions is a module
+    passes: Tuple[int, ...] = ()  # or carries a graph (`def compute_kl(mu): return mu.pow(2).mean()`)
 
 
 NO_GRAPH = Summary(False, ())
@@ -122,7 +123,7 @@ class Helpers:
                     self.defs.setdefault(d.name.value, []).append(d)
         self._memo: Dict[str, Summary] = {}
 
-    def returns_graph(self, callee: str, call: cst.Call, evidence) -> bool:
+    def returns_graph(self, callee: str, call: cst.Call, evidence, carrying=frozenset()) -> bool:
         if callee not in self.defs:
             return False
         summary = self.summary(callee, evidence)
@@ -130,7 +131,8 @@ class Helpers:
             return True
         args = [a for a in call.args if a.keyword is None and not a.star]
         return any(i < len(args) and _last_name(args[i].value) in evidence.modules
-                   for i in summary.forwards)
+                   for i in summary.forwards) or any(
+            i < len(args) and carries(args[i].value, carrying, evidence) for i in summary.passes)
 
     def forwarded(self, call: cst.Call, evidence) -> Set[str]:
         """The modules a call of a helper forwards through (`forward(model, ids)` -> model)."""
@@ -149,8 +151,9 @@ class Helpers:
             self._memo[name] = NO_GRAPH  # a recursive call returns no graph
             # A name defined more than once (a method in several classes): only what all agree on.
             found = [_summarise(d, evidence) for d in self.defs[name]]
-            self._memo[name] = Summary(all(s.always for s in found), tuple(
-                sorted(set.intersection(*(set(s.forwards) for s in found)))))
+            self._memo[name] = Summary(all(s.always for s in found), *(tuple(sorted(
+                set.intersection(*(set(getattr(s, part)) for s in found))))
+                for part in ("forwards", "passes")))
         return self._memo[name]
 
 
@@ -179,8 +182,8 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
                     inner_off = inner_off if mode is None else not mode
             stack.extend((b, inner_off) for b in sub_blocks(stmt))
 
-    def returns_carrying(ev) -> bool:
-        carrying: Set[str] = set()
+    def returns_carrying(ev, given=frozenset()) -> bool:
+        carrying: Set[str] = set(given)
         for _ in range(len(assigns) + 1):  # to a fixpoint: each round adds a name or stops
             before = len(carrying)
             for names, value in assigns:
@@ -193,7 +196,8 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
     if returns_carrying(evidence):
         return Summary(True, ())
     forwards = tuple(i for i, p in enumerate(params) if returns_carrying(_Extra(evidence, p)))
-    return Summary(False, forwards)
+    passes = tuple(i for i, p in enumerate(params) if returns_carrying(evidence, {p}))
+    return Summary(False, forwards, passes)
 
 
 class _Extra:

@@ -40,10 +40,11 @@ class Retention:
     skips_backward: bool  # some normal path from the binding to the next iteration has no backward
     kind: FactKind = FactKind.TARGET
     starts: List[Node] = field(default_factory=list)  # where the value was found to survive
+    freed_later: bool = False  # a later backward without retain_graph goes through its whole graph
 
     @property
     def retain_graph(self) -> bool:
-        return any(b.retain_graph for b in self.backwards)
+        return any(b.retain_graph for b in self.backwards) and not self.freed_later
 
     @property
     def edits(self) -> Optional[List[InsertDel]]:
@@ -257,9 +258,28 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
         slots, reason = plan_del(scope, loop, name, starts)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
         skips = bypasses(binding, name, loop, through=_backwarding(scope, loop, name, calls))
+        freed = any(b.retain_graph for b in used) and _freed_later(scope, loop, name, binding, targets)
         out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips,
-                             starts=starts))
+                             starts=starts, freed_later=freed))
     return out
+
+
+def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets) -> bool:
+    """After `d_loss.backward(retain_graph=True)`, `g_loss.backward()` on every path, where g_loss
+    was computed from everything d_loss was (SoftmaxGAN): the second backward frees the saved
+    tensors the first one kept."""
+    mine = {var for _, var in sources(scope, loop, binding, name)}
+    if not mine:
+        return False
+    later = set()
+    for other, calls in targets.items():
+        for node, call in calls:
+            if other == name or call.retain_graph:
+                continue
+            for d in definitions(reaching(scope, loop, other).get(node.id, ())):
+                if loop.contains(d) and mine <= {var for _, var in sources(scope, loop, d, other)}:
+                    later.add(node.id)
+    return bool(later) and not bypasses(binding, name, loop, through=later)
 
 
 def _backwarding(scope: Scope, loop: Loop, name: str, calls) -> Set[int]:

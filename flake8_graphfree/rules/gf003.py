@@ -2,6 +2,8 @@
 
 A backward target that survives into the next iteration after `backward(retain_graph=True)` (or
 `retain_graph=<anything but a literal False/None>`): the graph keeps all its saved tensors.
+Not when a later backward without retain_graph, on every path, goes through everything the tensor
+was computed from (SoftmaxGAN's g_loss after d_loss): that frees them, and it is GF001.
 """
 from __future__ import annotations
 

@@ -104,3 +104,40 @@ def loss_terms_retained(D, loader, adversarial_loss, valid, opt):  # retain_grap
         d_loss = real_loss * 2  # GF003: retain_graph=True kept its saved tensors
         d_loss.backward(retain_graph=True)
         opt.step()
+
+
+def compute_kl(mu):
+    return torch.mean(torch.pow(mu, 2))
+
+
+def helper_loss_terms(encoder, loader, opt):  # a local helper computes a loss from its argument
+    encoder.train()
+    for x in loader:
+        mu = encoder(x)  # GF004: add 'del mu'
+        loss_kl = 0.1 * compute_kl(mu)  # GF001: add 'del loss_kl'
+        loss_kl.backward()
+        opt.step()
+
+
+def helper_of_data(encoder, loader, opt):  # the same helper given data returns no graph
+    encoder.train()
+    for x in loader:
+        prior = compute_kl(x)
+        loss = encoder(x).sum()  # GF001: add 'del loss'
+        loss.backward()
+        print(prior)
+
+
+def softmax_gan(discriminator, generator, loader, opt_d, opt_g):  # the second backward frees it
+    generator.train()
+    for real, z in loader:
+        gen = generator(z)  # GF004: add 'del gen'
+        d_real = discriminator(real)  # GF004: add 'del d_real'
+        d_fake = discriminator(gen)  # GF004: add 'del d_fake'
+        part = torch.sum(torch.exp(-d_real)) + torch.sum(torch.exp(-d_fake))  # GF004: add 'del part'
+        d_loss = torch.sum(d_real) + torch.log(part)  # GF001: add 'del d_loss'
+        d_loss.backward(retain_graph=True)
+        opt_d.step()
+        g_loss = torch.sum(d_real) + torch.sum(d_fake) + torch.log(part)  # GF001: add 'del g_loss'
+        g_loss.backward()
+        opt_g.step()
