@@ -268,7 +268,14 @@ def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets) ->
     """After `d_loss.backward(retain_graph=True)`, `g_loss.backward()` on every path, where g_loss
     was computed from everything d_loss was (SoftmaxGAN): the second backward frees the saved
     tensors the first one kept."""
-    mine = {var for _, var in sources(scope, loop, binding, name)}
+    if scope.module is None:
+        return False
+    outs = Carrying(scope, loop, scope.module.evidence).outs  # only graphs count, not `d_target`
+
+    def graphs(d: Node, var: str) -> Set[str]:
+        return {v for s, v in sources(scope, loop, d, var) if v in outs.get(s.id, ())}
+
+    mine = graphs(binding, name)
     if not mine:
         return False
     later = set()
@@ -277,7 +284,7 @@ def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets) ->
             if other == name or call.retain_graph:
                 continue
             for d in definitions(reaching(scope, loop, other).get(node.id, ())):
-                if loop.contains(d) and mine <= {var for _, var in sources(scope, loop, d, other)}:
+                if loop.contains(d) and mine <= graphs(d, other):
                     later.add(node.id)
     return bool(later) and not bypasses(binding, name, loop, through=later)
 
