@@ -363,7 +363,7 @@ class Carrying:
         cur = set(state)
         for name in n.bound:
             value = bound_value(n, name)
-            if n.grad_off or value is None:
+            if n.grad_off or value is None or _logged_beside_loss(n, name):
                 cur.discard(name)
             elif carries(value, cur, self.evidence) or (
                     isinstance(n.cst, cst.AugAssign) and name in cur):
@@ -371,6 +371,19 @@ class Carrying:
             else:
                 cur.discard(name)
         return frozenset(cur - n.dels)
+
+
+def _logged_beside_loss(node: Node, name: str) -> bool:
+    """`loss, loss_items = compute_loss(pred, targets)`: what a loss function returns after the
+    loss is for logging (YOLOv5 detaches it); no evidence of a graph."""
+    stmt = node.cst
+    if not (isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call)
+            and loss_name(_last_part(stmt.value.func))):
+        return False
+    target = stmt.targets[-1].target
+    return (isinstance(target, (cst.Tuple, cst.List)) and bool(target.elements)
+            and not (isinstance(target.elements[0].value, cst.Name)
+                     and target.elements[0].value.value == name))
 
 
 def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple]:

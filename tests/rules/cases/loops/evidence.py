@@ -202,3 +202,16 @@ def captioning(encoder, decoder, criterion, loader, opt):  # only the prediction
         loss += ((1. - alphas.sum(dim=1)) ** 2).mean()  # GF001: add 'del loss'
         opt.zero_grad()
         loss.backward()
+
+
+def yolo_epochs(model, loader, compute_loss, scaler, epochs):  # loss items are logged, detached
+    model.train()
+    for epoch in range(epochs):
+        mloss = 0
+        for i, (imgs, targets) in enumerate(loader):
+            pred = model(imgs)  # GF004: add 'del pred'
+            loss, loss_items = compute_loss(pred, targets)  # GF001: add 'del loss'
+            scaler.scale(loss).backward()
+            mloss = (mloss * i + loss_items) / (i + 1)
+        log_vals = list(mloss) + [epoch]
+        print(log_vals)
