@@ -220,8 +220,7 @@ PACKERS = frozenset({"pack_padded_sequence", "pack_sequence"})
 
 def _packs(func) -> bool:
     """A call that builds a PackedSequence, whose `.data` is the packed tensor, graph and all."""
-    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-    return last in PACKERS
+    return _last_part(func) in PACKERS
 
 
 def flow_reads(expr, evidence) -> Set[str]:
@@ -271,9 +270,8 @@ def flow_reads(expr, evidence) -> Set[str]:
                 stack.extend(args)
             else:
                 stack.extend(args[:1])
-        elif t not in (cst.Comparison,):
-            found |= names_in(n) if t in (cst.ListComp, cst.GeneratorExp, cst.DictComp,
-                                           cst.SetComp) else set()
+        elif t in (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp):
+            found |= names_in(n)  # comparisons, literals, lambdas: nothing flows
     return found
 
 
