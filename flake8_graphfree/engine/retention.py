@@ -18,8 +18,8 @@ from .cfg import Loop, Node, Scope
 from .accumulation import feeding_backward, graph_inputs, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
-from .graphs import (Carrying, Helpers, aliases, bound_value, graph_reads, loss_name, names_in,
-                     siblings, sources)
+from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_reads, loss_name,
+                     names_in, siblings, sources)
 from .names import BackwardCall, _dotted, direct_callee, looks_like_class, scanner_for
 from .placement import insertion, plan_del, reconcile
 from .scopes import ModuleFacts, scopes_with_loops
@@ -72,7 +72,8 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
     for scope in scopes:
         for loop in scope.loops:
             targets = backward_targets(scope, loop)
-            found.extend(loop_retentions(scope, loop, targets))
+            retained = loop_retentions(scope, loop, targets)
+            found.extend(retained)
             body = scope.nodes[loop.body_start:loop.body_end]
             has_backward = any(n.backwards for n in body)
             if not has_backward and all(n.grad_off for n in body):
@@ -81,7 +82,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
             if has_backward:
                 kept = loop_sources(scope, loop, targets, carrying.outs)
                 found.extend(kept)
-                found.extend(loop_not_backwarded(scope, loop, set(targets) | {r.name for r in kept},
+                found.extend(loop_not_backwarded(scope, loop, {r.name for r in retained + kept},
                                                  carrying))
             elif not _is_method(scope):
                 found.extend(loop_unbackwarded(scope, loop, carrying.outs))
@@ -163,19 +164,31 @@ def _inputs(n: Node) -> Set[str]:
 
 def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) -> List[Retention]:
     """GF002 in a loop that trains: a graph-carrying value that no backward in the function uses
-    (an evaluation every k steps outside no_grad keeps its whole graph for k iterations)."""
+    (an evaluation every k steps outside no_grad keeps its whole graph for k iterations). And
+    what is computed after the last backward from what it backwarded (`loss_D = (loss_D_A +
+    loss_D_B) / 2`, `output = output.float()`): GF001 for a loss, GF004 for an output."""
     feeding = feeding_backward(scope)
     out, done = [], set(reported)
+    evidence = scope.module.evidence if scope.module else None
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
             continue
+        if isinstance(n.cst, cst.AugAssign):
+            continue
         # Computed from a graph that is backwarded (`score = out`), or bound beside one: the
         # graph is backwarded. Data that also feeds the backward (`fake = G(imgs)`) does not count.
-        if isinstance(n.cst, cst.AugAssign) or n.bound & feeding or (
-                graph_inputs(n) & carrying.ins.get(n.id, frozenset()) & feeding):
+        derived = n.bound & feeding or graph_inputs(n) & carrying.ins.get(n.id, frozenset()) & feeding
+        if derived and _backward_ahead(loop, n):
             continue
-        for var in sorted((n.bound & carrying.outs.get(n.id, set())) - feeding - done):
-            r = _surviving(scope, loop, n, var, FactKind.NOT_BACKWARDED)
+        names = n.bound & carrying.outs.get(n.id, set())
+        for var in sorted(names - done if derived else names - feeding - done):
+            kind = FactKind.NOT_BACKWARDED
+            if derived:  # a metric (`_, predicted = outputs.max(1)`) is neither
+                kind = (FactKind.LOSS_TERM if _loss_term(n, var, evidence)
+                        else FactKind.SOURCE if _moved(bound_value(n, var)) else None)
+                if kind is None:
+                    continue
+            r = _surviving(scope, loop, n, var, kind)
             if r is not None:
                 done.add(var)
                 out.append(r)
@@ -342,6 +355,28 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
             done.add(var)
             out.append(r)
     return out
+
+
+def _moved(value) -> bool:
+    """The same tensor, or a copy of it, under another dtype or device (`output.float()`)."""
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and (
+            value.func.attr.value in MOVE_METHODS):
+        value = value.func.value
+    return isinstance(value, cst.Name)
+
+
+def _backward_ahead(loop: Loop, start: Node) -> bool:
+    """Some path from `start` meets a backward call before the iteration ends."""
+    seen, stack = set(), list(start.succ)
+    while stack:
+        n = stack.pop()
+        if n.id in seen or not loop.contains(n):
+            continue
+        seen.add(n.id)
+        if n.backwards:
+            return True
+        stack.extend(n.succ)
+    return False
 
 
 def _loss_term(node: Node, var: str, evidence) -> bool:

@@ -141,3 +141,27 @@ def softmax_gan(discriminator, generator, loader, opt_d, opt_g):  # the second b
         g_loss = torch.sum(d_real) + torch.sum(d_fake) + torch.log(part)  # GF001: add 'del g_loss'
         g_loss.backward()
         opt_g.step()
+
+
+def after_the_backward(model, criterion, loader, optimizer):  # pytorch_resnet_cifar10's trainer
+    model.train()
+    for x, y in loader:
+        output = model(x)
+        loss = criterion(output, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        output = output.float()  # GF004: add 'del output'
+        loss = loss.float()  # GF001: add 'del loss'
+        print(loss.item(), output.argmax(1))
+
+
+def combined_after_backwards(D_A, D_B, loader, crit, opt):  # CycleGAN's loss_D
+    for a, b in loader:
+        loss_D_A = crit(D_A(a))  # GF001: add 'del loss_D_A'
+        loss_D_A.backward()
+        loss_D_B = crit(D_B(b))  # GF001: add 'del loss_D_B'
+        loss_D_B.backward()
+        opt.step()
+        loss_D = (loss_D_A + loss_D_B) / 2  # GF001: add 'del loss_D'
+        print(loss_D.item())
