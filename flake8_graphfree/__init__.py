@@ -8,10 +8,11 @@ import re
 __version__ = "0.1.0"
 
 # A file is analysed only if its text calls something a finding needs: a backward (training
-# loops, `loss_scaler(loss, optimizer)` included), or `.eval(` / `load_state_dict(` (evaluation scripts, where a module's graph can be kept
-# outside torch.no_grad()). Only a call counts: the word in a comment does not. That keeps flake8
+# loops, `loss_scaler(loss, optimizer)` and `autograd.grad(` included), or `.eval(` /
+# `load_state_dict(` (evaluation scripts, where a module's graph can be kept outside
+# torch.no_grad()). Only a call counts: the word in a comment does not. That keeps flake8
 # fast on the many files of a repository without one (no LibCST parse, not even an import of it).
-_CALL = re.compile(rb"(?:backward|scaler|\.eval|load_state_dict)\s*\(")  # scaler: loss_scaler(loss)
+_CALL = re.compile(rb"(?:backward|scaler|\.eval|load_state_dict|autograd\.grad)\s*\(")
 
 
 def might_have_findings(text) -> bool:

@@ -62,6 +62,9 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
             return carries(func.value, carrying, evidence)  # x.to(y.device): only x counts
         if _packs(func):
             return carries(expr.args[0].value, carrying, evidence) if expr.args else False
+        if _dotted(func) in ("torch.autograd.grad", "autograd.grad"):  # gradients: a graph only
+            return any(a.keyword is not None and a.keyword.value == "create_graph" and not (
+                isinstance(a.value, cst.Name) and a.value.value in ("False", "None")) for a in expr.args)
         args = lambda: any(carries(a.value, carrying, evidence) for a in expr.args)  # noqa: E731
         callee = direct_callee(func)
         if callee is not None:

@@ -297,6 +297,8 @@ class NameScanner:
                 receiver_names = self.tensor_names(receiver)
         elif isinstance(func, cst.Name) and func.value in self.backward_names:
             receiver_names = ()
+        elif method == "grad" and _dotted(func.value) in ("torch.autograd", "autograd"):
+            receiver_names = ()  # torch.autograd.grad(cost, x): frees cost's graph as backward does
         else:
             return
         positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -306,9 +308,11 @@ class NameScanner:
             receiver_names, tensors = (), 1
         arg_names = self.tensor_names(positional[tensors].value) if len(positional) > tensors else ()
         retain = False
-        for a in call.args:
-            if a.keyword is not None and a.keyword.value == "retain_graph":
-                retain = not (isinstance(a.value, cst.Name) and a.value.value in ("False", "None"))
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        # retain_graph defaults to create_graph, which only autograd.grad and backward take
+        for key in ("create_graph", "retain_graph"):
+            if key in keywords:
+                retain = not (isinstance(keywords[key], cst.Name) and keywords[key].value in ("False", "None"))
         out.backwards.append(BackwardCall(call, receiver_names, arg_names, retain))
 
     # ----------------------------------------------------------------- binding targets

@@ -110,7 +110,8 @@ class ModuleFacts:
                 name = _called_name(node.func)
                 if off:
                     self.under_no_grad.add(name)
-                if name in ("backward", "manual_backward"):
+                if name in ("backward", "manual_backward") or (name == "grad" and isinstance(
+                        node.func, ast.Attribute) and _last(node.func.value) == "autograd"):
                     self.trains = True
                     self.running_backward.update(f for f, _ in functions)
                     _helper(node, functions, self.backward_helpers)

@@ -22,8 +22,11 @@ class GF003(Rule):
 
     @classmethod
     def kept(cls, r) -> str:
+        how = "retain_graph=True" if any(
+            a.keyword is not None and a.keyword.value == "retain_graph"
+            for b in r.backwards for a in b.call.args) else "create_graph=True"
         return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
-                "(retain_graph=True kept its saved tensors)")
+                f"({how} kept its saved tensors)")
 
     must_trigger = [
         Example(

@@ -11,7 +11,7 @@ after the loop, loop `else:`, closures (nested functions, lambdas, a class in a 
 module-level class), global/nonlocal, introspection (locals(), globals(), eval, frames), tuple
 targets, walrus (in a `while` header too), `+=`, append/extend/dict stores, conditional backward,
 retain_graph, evaluation loops, comprehensions, f-strings with format specs, prints of tensors and
-numbers, forwards through the module's own helpers, several outputs of one forward unpacked into
+numbers, `torch.autograd.grad`, forwards through the module's own helpers, several outputs of one forward unpacked into
 names and attributes (`a, state.loss = twin(x)`), and grad mode switched by a plain statement.
 """
 from __future__ import annotations
@@ -87,6 +87,11 @@ class _Gen:
                                       f"({g} * 0.5).backward()"]))
             if self.extra.random() < 0.1:
                 self.lines[-1] = "    " * ind + "state.loss.backward()"
+            elif self.extra.random() < 0.1:  # a backward that returns the gradients
+                self.lines[-1] = "    " * ind + self.extra.choice([
+                    f"print(round(torch.autograd.grad({g}, leaf)[0].item(), 3))",
+                    f"print(round(torch.autograd.grad({g}, leaf, retain_graph=True)[0].item(), 3))",
+                    f"grads = torch.autograd.grad({g} * 2, [leaf], create_graph=True)"])
         elif choice < 12:
             self.emit(ind, self.pick(["opt.step()", "opt.zero_grad()", "scaler.step(opt)"]))
         elif choice < 16:
@@ -241,6 +246,7 @@ class _Gen:
         e(0, "import sys")
         e(0, "import standin_torch as torch")
         e(0, "model = torch.nn.Linear(0.5, 0.1)")
+        e(0, "leaf = model.w")
         e(0, "crit = torch.nn.MSELoss()")
         e(0, "opt = torch.optim.SGD(model.parameters(), lr=0.05)")
         e(0, "scaler = torch.amp.GradScaler()")

@@ -144,6 +144,25 @@ def _v(x):
     return x.value if isinstance(x, Tensor) else float(x)
 
 
+class autograd:  # noqa: N801 - the torch.autograd namespace
+    @staticmethod
+    def grad(output, inputs, retain_graph=None, create_graph=False):
+        """d(output)/d(input) for each input, without touching `.grad`; frees the graph as
+        backward does unless retain_graph (default: create_graph)."""
+        single = isinstance(inputs, Tensor)
+        inputs = [inputs] if single else list(inputs)
+        saved = [t.grad for t in inputs]
+        for t in inputs:
+            t.grad = None
+        try:
+            output.backward(retain_graph=create_graph if retain_graph is None else retain_graph)
+            found = tuple(Tensor(t.grad or 0.0) for t in inputs)
+        finally:
+            for t, g in zip(inputs, saved):
+                t.grad = g
+        return found
+
+
 def tensor(value, requires_grad=False):
     return Tensor(value, requires_grad)
 

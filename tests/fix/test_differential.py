@@ -319,3 +319,15 @@ def test_outputs_unpacked_beside_the_loss_are_deleted():
             print(round(pred.item(), 3))
         """)
     assert codes(r) == [("GF001", "loss", True), ("GF004", "aux", True), ("GF004", "pred", True)]
+
+
+def test_a_loss_given_to_autograd_grad_is_deleted_and_the_gradients_stay_the_same():
+    source, r = outcome("""
+        leaf = model.w
+        for x in [1.0, 2.0, 3.0]:
+            out = model(x)
+            cost = crit(out, x * 0.5)
+            g = torch.autograd.grad(cost, leaf)[0]
+            print(round(g.item(), 4))
+        """)
+    assert codes(r) == [("GF001", "cost", True), ("GF004", "out", True)]

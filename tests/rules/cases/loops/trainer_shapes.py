@@ -165,3 +165,37 @@ def combined_after_backwards(D_A, D_B, loader, crit, opt):  # CycleGAN's loss_D
         opt.step()
         loss_D = (loss_D_A + loss_D_B) / 2  # GF001: add 'del loss_D'
         print(loss_D.item())
+
+
+def pgd_attack(model, images, labels, loss, steps, alpha):  # autograd.grad frees as backward does
+    model.eval()
+    adv = images.clone()
+    for _ in range(steps):
+        adv.requires_grad = True
+        outputs = model(adv)  # GF004: add 'del outputs'
+        cost = loss(outputs, labels)  # GF001: add 'del cost'
+        grad = torch.autograd.grad(cost, adv, retain_graph=False, create_graph=False)[0]
+        adv = (adv.detach() + alpha * grad.sign()).detach()
+    return adv
+
+
+def gradient_penalty_kept(model, loader):  # create_graph=True keeps the graph
+    for x in loader:
+        x.requires_grad_(True)
+        score = model(x).sum()  # GF003: create_graph=True kept its saved tensors
+        grads = torch.autograd.grad(score, x, create_graph=True)
+        print(grads[0].norm().item())
+
+
+def pgd_l2_step(model, images, labels, loss, steps, alpha):  # gradients carry no graph
+    model.eval()
+    adv = images.clone()
+    for _ in range(steps):
+        adv.requires_grad = True
+        cost = loss(model(adv), labels)  # GF001: add 'del cost'
+        grad = torch.autograd.grad(cost, adv)[0]
+        adv = adv.detach() + alpha * grad
+        delta = adv - images
+        factor = 0.1 / torch.norm(delta)
+        adv = (images + delta * factor).detach()
+    return adv
