@@ -279,8 +279,8 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
 
 def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets) -> bool:
     """After `d_loss.backward(retain_graph=True)`, `g_loss.backward()` on every path, where g_loss
-    was computed from everything d_loss was (SoftmaxGAN): the second backward frees the saved
-    tensors the first one kept."""
+    was computed from d_loss or from everything d_loss was (SoftmaxGAN): the second backward frees
+    the saved tensors the first one kept."""
     if scope.module is None:
         return False
     outs = Carrying(scope, loop, scope.module.evidence).outs  # only graphs count, not `d_target`
@@ -289,15 +289,14 @@ def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets) ->
         return {v for s, v in sources(scope, loop, d, var) if v in outs.get(s.id, ())}
 
     mine = graphs(binding, name)
-    if not mine:
-        return False
     later = set()
     for other, calls in targets.items():
         for node, call in calls:
             if other == name or call.retain_graph:
                 continue
             for d in definitions(reaching(scope, loop, other).get(node.id, ())):
-                if loop.contains(d) and mine <= graphs(d, other):
+                theirs = graphs(d, other)  # computed from it, or from all it was computed from
+                if loop.contains(d) and (name in theirs or (mine and mine <= theirs)):
                     later.add(node.id)
     return bool(later) and not bypasses(binding, name, loop, through=later)
 
