@@ -10,6 +10,7 @@ Three questions, each about one name:
 """
 from __future__ import annotations
 
+import heapq
 from typing import Callable, Dict, FrozenSet, Iterable, Optional
 
 from .cfg import Loop, Node, Scope
@@ -48,13 +49,19 @@ def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[in
 
 
 def propagate(scope: Scope, starts: Dict[int, FrozenSet], step, within, exceptions: bool):
-    """The worklist both analyses share: states on entry to each node, joined by union."""
+    """The worklist both analyses share: states on entry to each node, joined by union. Nodes are
+    taken in the order they were built (the order of the source, nearly a topological order), so
+    a node is usually stepped once, after all its predecessors: linear in a long loop body rather
+    than once per change that reaches it."""
     nodes = scope.nodes
     state = dict(starts)
-    work = [nodes[i] for i in starts]
+    work = sorted(starts)
+    queued = set(work)
     while work:
-        n = work.pop()
-        out = step(n, state[n.id])
+        i = heapq.heappop(work)
+        queued.discard(i)
+        n = nodes[i]
+        out = step(n, state[i])
         for m in (n.succ + n.exc if exceptions else n.succ):
             if not within(m):
                 continue
@@ -62,7 +69,9 @@ def propagate(scope: Scope, starts: Dict[int, FrozenSet], step, within, exceptio
             new = out if old is None else old | out
             if new != old:
                 state[m.id] = new
-                work.append(nodes[m.id])
+                if m.id not in queued:
+                    queued.add(m.id)
+                    heapq.heappush(work, m.id)
     return state
 
 
