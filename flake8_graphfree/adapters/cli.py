@@ -1,8 +1,9 @@
 """graphfree-fix: apply every safe fix to a repository, show it as a diff, or gate CI on it.
 
-Exit status: 0 nothing (more) to fix; 1 with --check or --diff when a file would change; 2 on a
-usage or configuration error, or when a file could not be read, parsed or safely fixed (each such
-file is named on stderr, one line, and skipped; the rest of the run goes on).
+Exit status: 0 nothing (more) to fix; 1 with --check or --diff when a file would change (0 with
+--exit-zero); 2 on a usage or configuration error, or when a file could not be read, parsed or
+safely fixed (each such file is named on stderr, one line, and skipped; the rest of the run goes
+on). `python -m flake8_graphfree` is the same command.
 """
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     report = FileReport(path)
     if not os.path.isfile(path):
         report.error = "no such file"
+        return report
+    if path.endswith(".ipynb"):  # JSON that CPython parses as a dict: never a silent clean
+        report.error = ("notebooks (.ipynb) are not read yet; run on a script export "
+                        "(jupyter nbconvert --to script) or through nbqa")
         return report
     try:
         with open(path, "rb") as f:
@@ -133,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="with PATH '-': name of the file read from stdin; fixed text goes to stdout")
     p.add_argument("--config", metavar="PYPROJECT", help="read [tool.graphfree] from this file")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("--exit-zero", action="store_true",
+                   help="exit 0 even when a file would change (errors still exit 2)")
+    p.add_argument("--statistics", action="store_true",
+                   help="before the summary, count the findings per code")
+    p.add_argument("--explain", metavar="CODE", help="print what a code finds and how it is fixed")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -141,6 +151,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     _stop_on_sigterm()
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.explain:
+        return _explain(args.explain)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     paths = args.paths or ["."]
@@ -167,15 +179,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         if stdin:
-            return _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
-        return _files(paths, mode, settings, args.jobs, args.quiet)
+            status = _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
+        else:
+            status = _files(paths, mode, settings, args.jobs, args.quiet, args.statistics)
+        return 0 if args.exit_zero and status == 1 else status
     except KeyboardInterrupt:
         print("graphfree-fix: interrupted; files not yet written are left as they were",
               file=sys.stderr)
         return 130
 
 
-def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bool) -> int:
+def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bool,
+           statistics: bool = False) -> int:
     unlisted: List[tuple] = []
     found, seen = [], set()
     for path, exists in discover(paths, settings.exclude, settings.root, unlisted):
@@ -192,6 +207,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     errors = len(unlisted)
     changed = fixes = 0
     reasons: Counter = Counter()
+    per_code: Counter = Counter()  # (code, fixable) -> findings
     work = partial(process, mode=mode, settings=settings)
     for done, r in enumerate(run(files, work, jobs), 1):
         if progress:
@@ -206,6 +222,8 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         changed += r.changed
         fixes += len(r.fixed)
         reasons.update(reason for *_, reason in r.unfixed)
+        per_code.update((code, True) for _, _, code, _ in r.fixed)
+        per_code.update((code, False) for _, _, code, _, _ in r.unfixed)
         if quiet:
             continue
         _clear(progress)
@@ -217,11 +235,46 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         if r.diff:
             sys.stdout.write(r.diff)
     _clear(progress)
+    if statistics and not quiet:
+        for line in _statistics(per_code, mode):
+            print(line, file=out)
     if not quiet:
         print(_summary(scanned, changed, fixes, reasons, mode), file=out)
     if errors:
         return 2
     return 1 if mode != "fix" and changed else 0
+
+
+def _statistics(per_code: Counter, mode: str) -> List[str]:
+    from ..rules import RULES
+
+    names = {rule.code: rule.name for rule in RULES}
+    lines = []
+    for code in sorted({code for code, _ in per_code}):
+        fixable, left = per_code[(code, True)], per_code[(code, False)]
+        done = "fixed" if mode == "fix" else "to fix"
+        lines.append(f"{fixable + left} {code} {names.get(code, '')} "
+                     f"({fixable} {done}, {left} without autofix)")
+    return lines
+
+
+def _explain(code: str) -> int:
+    """The rule's own description and first example, from the installed package."""
+    from ..rules import RULES
+
+    rule = next((r for r in RULES if r.code == code.strip().upper()), None)
+    if rule is None:
+        codes = ", ".join(r.code for r in RULES)
+        print(f"graphfree-fix: error: unknown code {code} (codes: {codes})", file=sys.stderr)
+        return 2
+    doc = (sys.modules[rule.__module__].__doc__ or "").strip().split("\n\n", 1)[-1]  # not its title
+    print(f"{rule.code} {rule.name}: {rule.summary}.\n\n{doc}\n")
+    if rule.must_trigger:
+        example = rule.must_trigger[0]
+        print("Reported:\n\n" + example.source)
+        if example.fixed is not None:
+            print("What graphfree-fix writes:\n\n" + example.fixed)
+    return 0
 
 
 def _clear(progress: bool) -> None:
@@ -266,7 +319,8 @@ def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
         return 2
     if not quiet:
         for f in result.fixed:
-            print(f"{name}:{f.line}:{f.col + 1}: {f.code} fixed: {f.fix_text[0]}", file=sys.stderr)
+            what = f"fixed: {f.fix_text[0]}" if mode == "fix" else f"would {f.fix_text[1]}"
+            print(f"{name}:{f.line}:{f.col + 1}: {f.code} {what}", file=sys.stderr)
         for f in result.unfixed:
             print(f"{name}:{f.line}:{f.col + 1}: {f.code} {f.message}", file=sys.stderr)
     if mode == "fix":

@@ -118,6 +118,8 @@ def test_stdin_mode_for_editors(tmp_path):
     assert result.stderr == b"train.py:2:5: GF001 fixed: inserted 'del loss'\n"
     check = graphfree_fix("--check", "--stdin-filename", "train.py", "-", stdin=SEED)
     assert check.returncode == 1 and check.stdout == b""
+    # Nothing was written: it says what would be done, not "fixed".
+    assert check.stderr == b"train.py:2:5: GF001 would insert 'del loss'\n"
     bad = graphfree_fix("--stdin-filename", "train.py", "-", stdin=b"loss.backward(\n")
     assert bad.returncode == 2 and bad.stdout == b"loss.backward(\n"  # the buffer is not lost
     assert bad.stderr.startswith(b"train.py: error: cannot parse")
@@ -159,3 +161,45 @@ def test_a_fix_that_does_not_check_out_is_not_written(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert err == f"{path}: error: internal error, file left unchanged: the fixed text does not parse (SyntaxError)\n"
     assert path.read_bytes() == SEED
+
+
+def test_exit_zero_and_statistics(tmp_path):
+    (tmp_path / "train.py").write_bytes(SEED)
+    (tmp_path / "other.py").write_bytes(READ_AFTER)
+    result = graphfree_fix("--check", "--exit-zero", "--statistics", str(tmp_path))
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert lines[-2:] == ["2 GF001 loss-kept-after-backward (1 to fix, 1 without autofix)",
+                          "2 files scanned, 1 would change, 1 fix to apply, 1 finding left "
+                          "without autofix (1x NAME is read after the loop)"]
+    (tmp_path / "bad.py").write_bytes(b"loss.backward(\n")
+    assert graphfree_fix("--check", "--exit-zero", str(tmp_path)).returncode == 2  # errors still count
+
+
+def test_a_notebook_is_a_visible_skip_not_a_silent_clean(tmp_path):
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text('{"cells": [{"cell_type": "code", "source": ["for b in loader:\\n", '
+                        '"    loss = model(b)\\n", "    loss.backward()\\n"]}], "nbformat": 4}')
+    result = graphfree_fix("--check", str(notebook))
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(f"{notebook}: error: notebooks (.ipynb) are not read yet")
+
+
+def test_explain_prints_a_rule(tmp_path):
+    result = graphfree_fix("--explain", "GF004")
+    assert result.returncode == 0
+    text = result.stdout.decode()
+    assert text.startswith("GF004 outputs-kept-into-next-forward: forward outputs a loss was")
+    assert "del logits" in text  # the example's fix
+    unknown = graphfree_fix("--explain", "GF999")
+    assert unknown.returncode == 2 and b"unknown code GF999" in unknown.stderr
+
+
+def test_python_dash_m_runs_graphfree_fix(tmp_path):
+    import subprocess
+    import sys
+    (tmp_path / "train.py").write_bytes(SEED)
+    result = subprocess.run([sys.executable, "-m", "flake8_graphfree", "--check", "train.py"],
+                            cwd=tmp_path, capture_output=True)
+    assert result.returncode == 1
+    assert b"train.py:2:5: GF001 would insert 'del loss'" in result.stdout
