@@ -1,12 +1,16 @@
 """The flake8 front door: translates engine findings into flake8's (line, col, text, type) tuples.
 
 It analyses the lines flake8 hands it (so stdin and editors work) and never opens the file. noqa,
-selection and output formats are flake8's. A file LibCST cannot parse yields nothing here: flake8
+selection and output formats are flake8's; `[tool.graphfree]` in the nearest pyproject.toml
+(`exclude`, `select`, `ignore`) applies too, as it does to graphfree-fix, so the two CI gates agree. A file LibCST cannot parse yields nothing here: flake8
 reports E999 for it. Anything else that stops the analysis (LibCST refusing code CPython
 accepts, a LibCST upgrade breaking an import, a bug of ours) is reported as one finding,
 `GF000 could not analyse this file: <reason>`, on line 1, never swallowed.
 """
 from __future__ import annotations
+
+import functools
+import os
 
 from .. import __version__, might_have_findings
 
@@ -18,10 +22,23 @@ class GraphFreeChecker:
     def __init__(self, tree, lines, filename="stdin") -> None:
         self.tree = tree  # CPython's ast of the same text: only used to find lines cheaply
         self.lines = lines
+        self.filename = filename
 
     def run(self):
         source = "".join(self.lines)
         if not might_have_findings(source):
+            return
+        from .config import ConfigError
+        from .files import excluded
+
+        stdin = self.filename in ("stdin", "-")
+        try:
+            settings = _settings(os.path.dirname(os.path.abspath(self.filename)) if not stdin
+                                 else os.getcwd())
+        except ConfigError as e:
+            yield 1, 0, f"GF000 could not analyse this file: {e}", type(self)
+            return
+        if not stdin and excluded(self.filename, settings.exclude, settings.root):
             return
         try:
             from ..lint import lint_text  # LibCST is imported only for files that need it
@@ -33,4 +50,13 @@ class GraphFreeChecker:
             yield 1, 0, f"GF000 could not analyse this file: {failure_reason(e)}", type(self)
             return
         for f in found:
-            yield f.line, f.col, f.text, type(self)
+            if settings.selected(f.code):
+                yield f.line, f.col, f.text, type(self)
+
+
+@functools.lru_cache(maxsize=256)
+def _settings(folder: str):
+    """graphfree-fix's settings for files in `folder` (read once per folder per run)."""
+    from .config import load
+
+    return load(folder)

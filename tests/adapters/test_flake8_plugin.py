@@ -96,3 +96,24 @@ def test_an_evaluation_file_without_a_loop_that_builds_a_graph_is_not_parsed(mon
     source = ("model.eval()\nwith torch.no_grad():\n    for x in loader:\n        out = model(x)\n"
               "@torch.inference_mode()\ndef run(loader):\n    for x in loader:\n        out = model(x)\n")
     assert list(GraphFreeChecker(ast.parse(source), source.splitlines(True)).run()) == []
+
+
+def test_the_plugin_honours_the_same_settings_as_graphfree_fix(tmp_path):
+    from ..conftest import graphfree_fix
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.graphfree]\nignore = ["GF004"]\nexclude = ["legacy"]\n')
+    body = b"for b in loader:\n    out = model(b)\n    loss = out.sum()\n    loss.backward()\n"
+    (tmp_path / "train.py").write_bytes(body)
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "old.py").write_bytes(body)
+    result = flake8(".", cwd=tmp_path)
+    codes = sorted(line.split(": ", 1)[1][:5] + " " + line.split(":")[0]
+                   for line in result.stdout.decode().splitlines())
+    assert codes == ["GF001 ./train.py"]  # GF004 ignored, legacy/ excluded
+    check = graphfree_fix("--check", ".", cwd=tmp_path)
+    assert b"GF004" not in check.stdout and b"legacy" not in check.stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.graphfree]\nignore = ["E501"]\n')
+    bad = flake8("train.py", cwd=tmp_path)
+    assert "GF000 could not analyse this file: " in bad.stdout.decode()
+    assert "is not a GF code or prefix" in bad.stdout.decode()
