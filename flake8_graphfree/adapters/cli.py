@@ -22,6 +22,7 @@ from .. import __version__
 from ..errors import failure_reason
 from .config import ConfigError, Settings, load, parse_codes
 from .files import WriteRefused, discover, write_atomic
+from .report import FORMATS, Record, render
 
 PROGRESS_MIN_FILES = 300
 
@@ -32,8 +33,8 @@ class FileReport:
 
     path: str
     error: Optional[str] = None
-    fixed: List[tuple] = field(default_factory=list)  # (line, col, code, (done, to do))
-    unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason)
+    fixed: List[tuple] = field(default_factory=list)  # (line, col, code, (done, to do), message)
+    unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason, name)
     changed: bool = False
     diff: str = ""
 
@@ -68,8 +69,8 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     except Exception as e:  # noqa: BLE001 - one line, never a traceback; the run goes on
         report.error = failure_reason(e)
         return report
-    report.fixed = [(f.line, f.col, f.code, f.fix_text) for f in result.fixed]
-    report.unfixed = [(f.line, f.col, f.code, f.message, f.reason) for f in result.unfixed]
+    report.fixed = [(f.line, f.col, f.code, f.fix_text, f.message) for f in result.fixed]
+    report.unfixed = [(f.line, f.col, f.code, f.message, f.reason, f.name) for f in result.unfixed]
     report.changed = result.changed
     if result.changed and mode == "diff":
         report.diff = _diff(path, result)
@@ -143,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--statistics", action="store_true",
                    help="before the summary, count the findings per code")
     p.add_argument("--explain", metavar="CODE", help="print what a code finds and how it is fixed")
+    p.add_argument("--output-format", choices=FORMATS, default="text",
+                   help="text (default), or a report on stdout for CI: json, github (workflow "
+                   "commands), gitlab (Code Quality), sarif (2.1.0); the summary goes to stderr")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -161,6 +165,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("'-' (stdin) cannot be combined with other paths")
     if args.stdin_filename and not stdin:
         parser.error("--stdin-filename needs the path '-'")
+    if args.output_format != "text" and (stdin or args.diff):
+        parser.error("--output-format needs files, and cannot be combined with --diff")
     try:
         settings = load(args.stdin_filename or paths[0], args.config)
         if args.select:
@@ -181,7 +187,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if stdin:
             status = _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
         else:
-            status = _files(paths, mode, settings, args.jobs, args.quiet, args.statistics)
+            status = _files(paths, mode, settings, args.jobs, args.quiet, args.statistics,
+                            args.output_format)
         return 0 if args.exit_zero and status == 1 else status
     except KeyboardInterrupt:
         print("graphfree-fix: interrupted; files not yet written are left as they were",
@@ -190,7 +197,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bool,
-           statistics: bool = False) -> int:
+           statistics: bool = False, fmt: str = "text") -> int:
     unlisted: List[tuple] = []
     found, seen = [], set()
     for path, exists in discover(paths, settings.exclude, settings.root, unlisted):
@@ -208,6 +215,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     changed = fixes = 0
     reasons: Counter = Counter()
     per_code: Counter = Counter()  # (code, fixable) -> findings
+    records: List[Record] = []
     work = partial(process, mode=mode, settings=settings)
     for done, r in enumerate(run(files, work, jobs), 1):
         if progress:
@@ -221,20 +229,29 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
                 continue
         changed += r.changed
         fixes += len(r.fixed)
-        reasons.update(reason for *_, reason in r.unfixed)
-        per_code.update((code, True) for _, _, code, _ in r.fixed)
-        per_code.update((code, False) for _, _, code, _, _ in r.unfixed)
+        reasons.update(reason for _, _, _, _, reason, _ in r.unfixed)
+        per_code.update((code, True) for _, _, code, _, _ in r.fixed)
+        records.extend(Record(r.path, line, col + 1, code, message, fix=todo)
+                       for line, col, code, (_, todo), message in r.fixed)
+        records.extend(Record(r.path, line, col + 1, code, message, reason=reason.text(name))
+                       for line, col, code, message, reason, name in r.unfixed)
+        if fmt != "text":
+            continue
+        per_code.update((code, False) for _, _, code, _, _, _ in r.unfixed)
         if quiet:
             continue
         _clear(progress)
-        for line, col, code, (done, todo) in r.fixed:
+        for line, col, code, (done, todo), _ in r.fixed:
             what = f"fixed: {done}" if mode == "fix" else f"would {todo}"
             print(f"{r.path}:{line}:{col + 1}: {code} {what}", file=out)
-        for line, col, code, message, _ in r.unfixed:
+        for line, col, code, message, _, _ in r.unfixed:
             print(f"{r.path}:{line}:{col + 1}: {code} {message}", file=out)
         if r.diff:
             sys.stdout.write(r.diff)
     _clear(progress)
+    if fmt != "text":
+        sys.stdout.write(render(fmt, records, mode))  # the report, whatever -q says
+        out = sys.stderr  # and the rest beside it
     if statistics and not quiet:
         for line in _statistics(per_code, mode):
             print(line, file=out)

@@ -1,0 +1,118 @@
+"""graphfree-fix's machine-readable reports: one record per finding, rendered for a CI system.
+
+    json    a list of objects (path, line, column, code, message, fix or reason)
+    github  GitHub Actions workflow commands: `::warning file=...,line=...,col=...::...`
+    gitlab  GitLab Code Quality: a list of issues with a stable fingerprint
+    sarif   SARIF 2.1.0: one run, the rules' metadata, one result per finding
+
+Every finding appears: those with a pending (or applied) fix, and those left without one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import List, Optional
+
+from .. import __version__
+
+FORMATS = ("text", "json", "github", "gitlab", "sarif")
+
+
+@dataclass
+class Record:
+    """One finding of one file; plain data, so it comes back from worker processes."""
+
+    path: str
+    line: int  # 1-based
+    col: int  # 1-based, as printed
+    code: str
+    message: str  # without the code
+    fix: Optional[str] = None  # what the fix does ("insert 'del loss'"), if it has one
+    reason: Optional[str] = None  # why there is no autofix, if it has none
+
+
+def render(fmt: str, records: List[Record], mode: str) -> str:
+    if fmt == "json":
+        return json.dumps([_plain(r, mode) for r in records], indent=2) + "\n"
+    if fmt == "github":
+        return "".join(_github(r, mode) + "\n" for r in records)
+    if fmt == "gitlab":
+        return json.dumps([_gitlab(r) for r in records], indent=2) + "\n"
+    if fmt == "sarif":
+        return json.dumps(_sarif(records, mode), indent=2) + "\n"
+    raise ValueError(fmt)
+
+
+def _text(r: Record, mode: str) -> str:
+    """The message, and for a fixable finding whether its fix is pending or applied (a message
+    without an autofix already says why)."""
+    if r.fix is None:
+        return r.message
+    return f"{r.message} ({'fixed' if mode == 'fix' else 'fix pending'}: {r.fix})"
+
+
+def _plain(r: Record, mode: str) -> dict:
+    out = {"path": r.path, "line": r.line, "column": r.col, "code": r.code, "message": r.message}
+    if r.fix is not None:
+        out["fix"] = {"applied": mode == "fix", "edit": r.fix}
+    else:
+        out["no_fix_reason"] = r.reason
+    return out
+
+
+def _github(r: Record, mode: str) -> str:
+    def escape(text: str, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+    return (f"::warning file={escape(r.path, True)},line={r.line},col={r.col},"
+            f"title={r.code}::{escape(f'{r.code} {_text(r, mode)}')}")
+
+
+def _gitlab(r: Record) -> dict:
+    key = f"{r.path}:{r.code}:{r.message}".encode()
+    return {"description": f"{r.code} {r.message}", "check_name": r.code,
+            "fingerprint": hashlib.sha256(key).hexdigest(), "severity": "minor",
+            "location": {"path": r.path, "lines": {"begin": r.line}}}
+
+
+def _sarif(records: List[Record], mode: str) -> dict:
+    from ..rules import RULES
+
+    # The rule's page ships as `help` text (also `graphfree-fix --explain CODE`), not as a
+    # helpUri: the project has no public address to point at.
+    rules = [{
+        "id": rule.code, "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": _description(rule)},
+        "help": {"text": _description(rule)},
+        "defaultConfiguration": {"level": "warning"},
+    } for rule in RULES]
+    index = {rule.code: i for i, rule in enumerate(RULES)}
+    results = []
+    for r in records:
+        result = {
+            "ruleId": r.code, "level": "warning",
+            "message": {"text": _text(r, mode)},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": r.path.replace("\\", "/")},
+                "region": {"startLine": r.line, "startColumn": r.col}}}],
+        }
+        if r.code in index:
+            result["ruleIndex"] = index[r.code]
+        results.append(result)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "graphfree-fix", "version": __version__,
+                                      "rules": rules}},
+                  "results": results}],
+    }
+
+
+def _description(rule) -> str:
+    import sys
+
+    doc = (sys.modules[rule.__module__].__doc__ or "").strip().split("\n\n", 1)[-1]
+    return " ".join(doc.split())

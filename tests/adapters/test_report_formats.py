@@ -1,0 +1,70 @@
+"""graphfree-fix --output-format: the reports CI systems read, from the real command."""
+import json
+
+import pytest
+
+from ..conftest import graphfree_fix
+
+FIXABLE = b"for b in loader:\n    loss = model(b)\n    loss.backward()\n"
+UNFIXABLE = b"def f():\n    for b in loader:\n        loss = model(b)\n        loss.backward()\n    return loss\n"
+
+
+@pytest.fixture()
+def repo(tmp_path):
+    (tmp_path / "a.py").write_bytes(FIXABLE)
+    (tmp_path / "b.py").write_bytes(UNFIXABLE)
+    return tmp_path
+
+
+def report(repo, fmt, *args):
+    result = graphfree_fix("--check", "--output-format", fmt, *args, "a.py", "b.py", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.decode().splitlines()[-1].startswith("2 files scanned, 1 would change")
+    return result.stdout.decode()
+
+
+def test_json_lists_pending_fixes_and_findings_without_one(repo):
+    items = json.loads(report(repo, "json"))
+    assert [(i["path"], i["line"], i["column"], i["code"]) for i in items] == [
+        ("a.py", 2, 5, "GF001"), ("b.py", 3, 9, "GF001")]
+    assert items[0]["fix"] == {"applied": False, "edit": "insert 'del loss'"}
+    assert items[1]["no_fix_reason"] == "'loss' is read after the loop"
+    assert (repo / "a.py").read_bytes() == FIXABLE  # --check writes nothing
+
+
+def test_github_workflow_commands(repo):
+    lines = report(repo, "github").splitlines()
+    assert lines[0].startswith("::warning file=a.py,line=2,col=5,title=GF001::GF001 'loss' keeps")
+    assert lines[0].endswith("(fix pending: insert 'del loss')")
+    assert lines[1].startswith("::warning file=b.py,line=3,col=9,title=GF001::")
+    assert lines[1].endswith("no autofix: 'loss' is read after the loop")
+
+
+def test_gitlab_code_quality(repo):
+    issues = json.loads(report(repo, "gitlab"))
+    assert [(i["check_name"], i["location"]) for i in issues] == [
+        ("GF001", {"path": "a.py", "lines": {"begin": 2}}),
+        ("GF001", {"path": "b.py", "lines": {"begin": 3}})]
+    assert len({i["fingerprint"] for i in issues}) == 2
+    assert all(i["severity"] == "minor" and i["description"].startswith("GF001 ") for i in issues)
+
+
+def test_sarif_2_1_0_with_rule_metadata(repo):
+    log = json.loads(report(repo, "sarif"))
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["GF001", "GF002", "GF003", "GF004", "GF005", "GF006"]
+    assert all(r["name"] and r["shortDescription"]["text"] and r["fullDescription"]["text"]
+               for r in rules)
+    results = run["results"]
+    assert len(results) == 2
+    for result in results:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    region = results[0]["locations"][0]["physicalLocation"]
+    assert region == {"artifactLocation": {"uri": "a.py"}, "region": {"startLine": 2, "startColumn": 5}}
+
+
+def test_formats_are_refused_where_they_cannot_apply(repo):
+    assert graphfree_fix("--diff", "--output-format", "json", "a.py", cwd=repo).returncode == 2
+    assert graphfree_fix("--output-format", "json", "-", stdin=FIXABLE).returncode == 2
