@@ -364,7 +364,7 @@ class Carrying:
         cur = set(state)
         for name in n.bound:
             value = bound_value(n, name)
-            if n.grad_off or value is None or _logged_beside_loss(n, name):
+            if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
                 cur.discard(name)
             elif carries(value, cur, self.evidence) or (
                     isinstance(n.cst, cst.AugAssign) and name in cur):
@@ -372,6 +372,24 @@ class Carrying:
             else:
                 cur.discard(name)
         return frozenset(cur - n.dels)
+
+
+# Reductions that give (values, indices): the indices are integers, with no graph.
+WITH_INDICES = frozenset({"max", "min", "sort", "topk", "kthvalue", "median", "mode", "cummax",
+                          "cummin"})
+
+
+def _indices(node: Node, name: str) -> bool:
+    """`_, pred = torch.max(out, 1)`, `values, idx = out.topk(5)`: `name` gets the indices."""
+    stmt = node.cst
+    if not (isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call)
+            and isinstance(stmt.value.func, cst.Attribute)
+            and stmt.value.func.attr.value in WITH_INDICES):
+        return False
+    target = stmt.targets[-1].target
+    return (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2
+            and isinstance(target.elements[1].value, cst.Name)
+            and target.elements[1].value.value == name)
 
 
 def _logged_beside_loss(node: Node, name: str) -> bool:
