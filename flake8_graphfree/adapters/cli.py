@@ -22,6 +22,8 @@ from .. import __version__
 from ..errors import failure_reason
 from .config import ConfigError, Settings, load, parse_codes
 from .files import WriteRefused, discover, write_atomic
+from .notebook import NotebookError
+from .notebook import read as read_notebook
 from .report import FORMATS, Record, render
 
 PROGRESS_MIN_FILES = 300
@@ -48,18 +50,22 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     if not os.path.isfile(path):
         report.error = "no such file"
         return report
-    if path.endswith(".ipynb"):  # JSON that CPython parses as a dict: never a silent clean
-        report.error = ("notebooks (.ipynb) are not read yet; run on a script export "
-                        "(jupyter nbconvert --to script) or through nbqa")
-        return report
     try:
         with open(path, "rb") as f:
             source = f.read()
     except OSError as e:
         report.error = f"cannot read: {e.strerror or e}"
         return report
+    notebook = None
     try:
-        result = fix_source(source, settings.selected)
+        if path.endswith(".ipynb"):  # the code cells, as one module (adapters/notebook.py)
+            notebook = read_notebook(source)
+            result = fix_source(notebook.text.encode("utf-8"), settings.selected)
+        else:
+            result = fix_source(source, settings.selected)
+    except NotebookError as e:
+        report.error = str(e)
+        return report
     except SourceError as e:
         report.error = str(e)
         return report
@@ -69,9 +75,21 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     except Exception as e:  # noqa: BLE001 - one line, never a traceback; the run goes on
         report.error = failure_reason(e)
         return report
-    report.fixed = [(f.line, f.col, f.code, f.fix_text, f.message) for f in result.fixed]
-    report.unfixed = [(f.line, f.col, f.code, f.message, f.reason, f.name) for f in result.unfixed]
+    where = lambda text, line: line  # noqa: E731 - a script's lines are its own
+    old = new = ""
+    if notebook is not None:  # `cell N:L`, as Jupyter numbers cells and their lines
+        where = lambda text, line: "cell %d:%d" % notebook.locate(text, line)  # noqa: E731
+        old, new = result.source.decode("utf-8"), result.new_source.decode("utf-8")
+    report.fixed = [(where(old, f.line), f.col, f.code, f.fix_text, f.message) for f in result.fixed]
+    report.unfixed = [(where(new, f.line), f.col, f.code, f.message, f.reason, f.name)
+                      for f in result.unfixed]
     report.changed = result.changed
+    if notebook is not None and result.changed:
+        try:
+            result.source, result.new_source = source, notebook.write_back(new).encode("utf-8")
+        except NotebookError as e:
+            report.error = f"cannot write: {e}" if mode == "fix" else str(e)
+            return report
     if result.changed and mode == "diff":
         report.diff = _diff(path, result)
     if result.changed and mode == "fix":
@@ -231,9 +249,10 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         fixes += len(r.fixed)
         reasons.update(reason for _, _, _, _, reason, _ in r.unfixed)
         per_code.update((code, True) for _, _, code, _, _ in r.fixed)
-        records.extend(Record(r.path, line, col + 1, code, message, fix=todo)
+        records.extend(Record(r.path, *_cell_line(line), col + 1, code, message, fix=todo)
                        for line, col, code, (_, todo), message in r.fixed)
-        records.extend(Record(r.path, line, col + 1, code, message, reason=reason.text(name))
+        records.extend(Record(r.path, *_cell_line(line), col + 1, code, message,
+                              reason=reason.text(name))
                        for line, col, code, message, reason, name in r.unfixed)
         if fmt != "text":
             continue
@@ -260,6 +279,14 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     if errors:
         return 2
     return 1 if mode != "fix" and changed else 0
+
+
+def _cell_line(line) -> tuple:
+    """(cell, line): a notebook's `cell N:L`, or (None, line) for a script."""
+    if isinstance(line, str):
+        cell, at = line[len("cell "):].split(":")
+        return int(cell), int(at)
+    return None, line
 
 
 def _statistics(per_code: Counter, mode: str) -> List[str]:

@@ -9,7 +9,8 @@ import tempfile
 from typing import Iterator, List, Optional, Tuple
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "build", "dist",
-             "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".eggs"}
+             "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".eggs",
+             ".ipynb_checkpoints"}
 
 
 def excluded(path: str, patterns: List[str], root: str) -> bool:
@@ -40,7 +41,7 @@ def discover(paths: List[str], exclude: List[str] = (), root: str = ".",
                                  and not excluded(os.path.join(top, d), exclude, root))
                 for name in sorted(files):
                     full = os.path.join(top, name)
-                    if name.endswith(".py") and not excluded(full, exclude, root):
+                    if name.endswith((".py", ".ipynb")) and not excluded(full, exclude, root):
                         yield full, True
         elif not excluded(path, exclude, root):
             yield path, os.path.isfile(path)

@@ -24,7 +24,8 @@ class Record:
     """One finding of one file; plain data, so it comes back from worker processes."""
 
     path: str
-    line: int  # 1-based
+    cell: Optional[int]  # a notebook's cell (1-based, as Jupyter shows it); None for a script
+    line: int  # 1-based, in the cell for a notebook
     col: int  # 1-based, as printed
     code: str
     message: str  # without the code
@@ -46,14 +47,17 @@ def render(fmt: str, records: List[Record], mode: str) -> str:
 
 def _text(r: Record, mode: str) -> str:
     """The message, and for a fixable finding whether its fix is pending or applied (a message
-    without an autofix already says why)."""
+    without an autofix already says why). A notebook's cell comes first: the line is the cell's."""
+    where = f"cell {r.cell}, line {r.line}: " if r.cell is not None else ""
     if r.fix is None:
-        return r.message
-    return f"{r.message} ({'fixed' if mode == 'fix' else 'fix pending'}: {r.fix})"
+        return where + r.message
+    return f"{where}{r.message} ({'fixed' if mode == 'fix' else 'fix pending'}: {r.fix})"
 
 
 def _plain(r: Record, mode: str) -> dict:
     out = {"path": r.path, "line": r.line, "column": r.col, "code": r.code, "message": r.message}
+    if r.cell is not None:
+        out["cell"] = r.cell
     if r.fix is not None:
         out["fix"] = {"applied": mode == "fix", "edit": r.fix}
     else:
@@ -71,8 +75,9 @@ def _github(r: Record, mode: str) -> str:
 
 
 def _gitlab(r: Record) -> dict:
-    key = f"{r.path}:{r.code}:{r.message}".encode()
-    return {"description": f"{r.code} {r.message}", "check_name": r.code,
+    key = f"{r.path}:{r.cell}:{r.code}:{r.message}".encode()
+    return {"description": f"{r.code} {_text(r, 'check') if r.cell else r.message}",
+            "check_name": r.code,
             "fingerprint": hashlib.sha256(key).hexdigest(), "severity": "minor",
             "location": {"path": r.path, "lines": {"begin": r.line}}}
 

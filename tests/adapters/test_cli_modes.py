@@ -1,4 +1,5 @@
 """graphfree-fix's modes, selection, discovery, parallelism, stdin and settings."""
+import json
 import shutil
 from pathlib import Path
 
@@ -176,13 +177,15 @@ def test_exit_zero_and_statistics(tmp_path):
     assert graphfree_fix("--check", "--exit-zero", str(tmp_path)).returncode == 2  # errors still count
 
 
-def test_a_notebook_is_a_visible_skip_not_a_silent_clean(tmp_path):
+def test_a_notebook_with_findings_is_not_a_silent_clean(tmp_path):
+    # Its JSON parses as a Python dict: read as JSON text, it once passed as "0 would change".
     notebook = tmp_path / "train.ipynb"
-    notebook.write_text('{"cells": [{"cell_type": "code", "source": ["for b in loader:\\n", '
-                        '"    loss = model(b)\\n", "    loss.backward()\\n"]}], "nbformat": 4}')
+    cell = {"cell_type": "code", "source": ["for b in loader:\n", "    loss = model(b)\n",
+                                            "    loss.backward()\n"]}
+    notebook.write_text(json.dumps({"cells": [cell], "nbformat": 4}, indent=1) + "\n")
     result = graphfree_fix("--check", str(notebook))
-    assert result.returncode == 2
-    assert result.stderr.decode().startswith(f"{notebook}: error: notebooks (.ipynb) are not read yet")
+    assert result.returncode == 1
+    assert result.stdout.decode().startswith(f"{notebook}:cell 1:2:5: GF001 would insert 'del loss'")
 
 
 def test_explain_prints_a_rule(tmp_path):
