@@ -39,6 +39,7 @@ class FileReport:
     unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason, name)
     changed: bool = False
     diff: str = ""
+    skipped: Optional[str] = None  # why it was not analysed (--verbose)
 
 
 def process(path: str, mode: str, settings: Settings) -> FileReport:
@@ -84,6 +85,7 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     report.unfixed = [(where(new, f.line), f.col, f.code, f.message, f.reason, f.name)
                       for f in result.unfixed]
     report.changed = result.changed
+    report.skipped = result.skipped
     if notebook is not None and result.changed:
         try:
             result.source, result.new_source = source, notebook.write_back(new).encode("utf-8")
@@ -149,14 +151,22 @@ def _parser() -> argparse.ArgumentParser:
                       help="write nothing; exit 1 if any file would change (the CI gate)")
     p.add_argument("--select", metavar="CODES", help="codes or prefixes to fix, comma-separated")
     p.add_argument("--ignore", metavar="CODES", help="codes or prefixes to leave alone")
-    p.add_argument("--exclude", metavar="GLOB", action="append", default=[],
-                   help="skip files and folders matching GLOB (repeatable; adds to the config's)")
+    p.add_argument("--exclude", metavar="GLOB", action="append", default=None,
+                   help="skip files and folders matching GLOB (repeatable; replaces the settings')")
+    p.add_argument("--extend-exclude", metavar="GLOB", action="append", default=[],
+                   help="skip these too (repeatable; adds to the settings' or --exclude's)")
+    p.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=True,
+                   help="exclude files named on the command line too, as pre-commit passes them "
+                   "(default: on)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="worker processes (default: the number of CPUs; 1: in this process)")
     p.add_argument("--stdin-filename", metavar="NAME",
                    help="with PATH '-': name of the file read from stdin; fixed text goes to stdout")
     p.add_argument("--config", metavar="PYPROJECT", help="read [tool.graphfree] from this file")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="say why each file was not analysed (excluded, no call a finding needs, "
+                   "no loop that could report)")
     p.add_argument("--exit-zero", action="store_true",
                    help="exit 0 even when a file would change (errors still exit 2)")
     p.add_argument("--statistics", action="store_true",
@@ -191,7 +201,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             settings.select = parse_codes(args.select, "--select")
         if args.ignore:
             settings.ignore = parse_codes(args.ignore, "--ignore")
-        settings.exclude = settings.exclude + args.exclude
+        settings.exclude = (settings.exclude if args.exclude is None else args.exclude) + (
+            args.extend_exclude)
     except ConfigError as e:
         print(f"graphfree-fix: error: {e}", file=sys.stderr)
         return 2
@@ -206,7 +217,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             status = _stdin(args.stdin_filename or "stdin", mode, settings, args.quiet)
         else:
             status = _files(paths, mode, settings, args.jobs, args.quiet, args.statistics,
-                            args.output_format)
+                            args.output_format, args.verbose, args.force_exclude)
         return 0 if args.exit_zero and status == 1 else status
     except KeyboardInterrupt:
         print("graphfree-fix: interrupted; files not yet written are left as they were",
@@ -215,10 +226,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bool,
-           statistics: bool = False, fmt: str = "text") -> int:
+           statistics: bool = False, fmt: str = "text", verbose: bool = False,
+           force_exclude: bool = True) -> int:
     unlisted: List[tuple] = []
+    skipped: List[tuple] = []
     found, seen = [], set()
-    for path, exists in discover(paths, settings.exclude, settings.root, unlisted):
+    for path, exists in discover(paths, settings.exclude, settings.root, unlisted, force_exclude,
+                                 skipped):
         real = os.path.realpath(path)
         if real not in seen:  # a link and its target, or a file named twice: fixed once
             seen.add(real)
@@ -229,6 +243,9 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     progress = (not quiet and len(files) > PROGRESS_MIN_FILES and sys.stderr.isatty())
     for folder, why in unlisted:
         print(f"{folder}: error: {why}", file=sys.stderr)
+    if verbose:
+        for path, why in skipped:
+            print(f"{path}: skipped: {why}", file=sys.stderr)
     errors = len(unlisted)
     changed = fixes = 0
     reasons: Counter = Counter()
@@ -245,6 +262,9 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
             errors += 1
             if mode == "fix":
                 continue
+        if verbose and r.skipped:
+            _clear(progress)
+            print(f"{r.path}: skipped: {r.skipped}", file=sys.stderr)
         changed += r.changed
         fixes += len(r.fixed)
         reasons.update(reason for _, _, _, _, reason, _ in r.unfixed)

@@ -13,37 +13,50 @@ SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "build", "di
              ".ipynb_checkpoints"}
 
 
-def excluded(path: str, patterns: List[str], root: str) -> bool:
-    """A glob matches the path relative to `root`, one of its leading folders, or its name."""
+def matching(path: str, patterns: List[str], root: str) -> Optional[str]:
+    """The first glob that matches the path relative to `root`, one of its leading folders, or its
+    name; None if none does."""
     if not patterns:
-        return False
+        return None
     rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
     parts = rel.split("/")
     candidates = {rel, os.path.basename(path)} | {"/".join(parts[:i]) for i in range(1, len(parts))}
     candidates |= set(parts)
-    return any(fnmatch.fnmatch(c, p.rstrip("/")) for c in candidates for p in patterns)
+    return next((p for p in patterns for c in candidates if fnmatch.fnmatch(c, p.rstrip("/"))), None)
+
+
+def excluded(path: str, patterns: List[str], root: str) -> bool:
+    return matching(path, patterns, root) is not None
 
 
 def discover(paths: List[str], exclude: List[str] = (), root: str = ".",
-             errors: Optional[List[Tuple[str, str]]] = None) -> Iterator[Tuple[str, bool]]:
-    """Yield (path, exists) for files given and `.py` files under folders given, in sorted order.
-    Files named explicitly are taken even when excluded only if they are not matched. A folder
-    that cannot be listed is appended to `errors` as (path, reason), never skipped silently."""
+             errors: Optional[List[Tuple[str, str]]] = None, force_exclude: bool = True,
+             skipped: Optional[List[Tuple[str, str]]] = None) -> Iterator[Tuple[str, bool]]:
+    """Yield (path, exists) for files given and `.py`/`.ipynb` files under folders given, in sorted
+    order. Files named explicitly are excluded too unless `force_exclude` is off. A folder that
+    cannot be listed is appended to `errors` as (path, reason), never skipped silently; what the
+    exclusions leave out is appended to `skipped` as (path, reason)."""
     def failed(e: OSError) -> None:
         if errors is not None:
             errors.append((e.filename or "?", f"cannot list: {e.strerror or e}"))
+
+    def out(path: str) -> bool:
+        pattern = matching(path, exclude, root)
+        if pattern is not None and skipped is not None:
+            skipped.append((path, f"excluded by {pattern!r}"))
+        return pattern is not None
 
     for path in paths:
         if os.path.isdir(path):
             for top, dirs, files in os.walk(path, onerror=failed):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
                                  and not os.path.exists(os.path.join(top, d, "pyvenv.cfg"))
-                                 and not excluded(os.path.join(top, d), exclude, root))
+                                 and not out(os.path.join(top, d)))
                 for name in sorted(files):
                     full = os.path.join(top, name)
-                    if name.endswith((".py", ".ipynb")) and not excluded(full, exclude, root):
+                    if name.endswith((".py", ".ipynb")) and not out(full):
                         yield full, True
-        elif not excluded(path, exclude, root):
+        elif not (force_exclude and out(path)):
             yield path, os.path.isfile(path)
 
 

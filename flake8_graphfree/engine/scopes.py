@@ -90,14 +90,17 @@ class ModuleFacts:
         self.backward_helpers: Dict[str, int] = {}
         self.trains = False  # a backward call, or loss_scaler(loss, ...), somewhere
         self._loops_with_grad: list = []
+        self.has_loop = False
         self._walk(tree)
 
     @property
     def can_report(self) -> bool:
-        """Can this file report anything? One that runs a backward can; one that only evaluates
-        (the text check passed on `.eval(` or `load_state_dict(`) only if a loop running with
-        grad on calls a module with evidence. Saves the LibCST parse otherwise."""
+        """Can this file report anything? Not without a loop. One that runs a backward can; one
+        that only evaluates (the text check passed on `.eval(` or `load_state_dict(`) only if a
+        loop running with grad on calls a module with evidence. Saves the LibCST parse otherwise."""
         modules = self.evidence.modules
+        if not self.has_loop:
+            return False  # every finding is about a loop
         return self.trains or any(isinstance(n, ast.Call) and _direct_callee(n.func) in modules
                                   for loop in self._loops_with_grad for n in ast.walk(loop))
 
@@ -146,8 +149,10 @@ class ModuleFacts:
                 self.reads_frames |= bool(names & FRAME_NAMES)
                 self.reads_namespace |= "__main__" in names
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and not off:
-                self._loops_with_grad.append(node)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                self.has_loop = True
+                if not off:
+                    self._loops_with_grad.append(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 ev.functions.add(node.name)
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]

@@ -28,6 +28,7 @@ class FixResult:
     fixed: List[Finding] = field(default_factory=list)
     unfixed: List[Finding] = field(default_factory=list)
     encoding: str = "utf-8"
+    skipped: Optional[str] = None  # why the text was not analysed, if it was not
 
     @property
     def changed(self) -> bool:
@@ -40,11 +41,12 @@ def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None) 
     cannot be analysed, and FixError if the result does not re-parse or still has a fixable
     finding."""
     if not might_have_findings(source):
-        return FixResult(source, source)
+        return FixResult(source, source, skipped=NO_CALL)
     with analysis_mode():
         return _fix(source, selected)
 
 
+NO_CALL = "no call a finding needs (backward, autograd.grad, a loss scaler, .eval, load_state_dict)"
 ROUNDS = 3  # one fix can make another possible (a clash between loops resolved, a graph unmasked)
 
 
@@ -54,7 +56,7 @@ def _fix(source: bytes, select) -> FixResult:
     stops another holder from masking it."""
     module, tree, facts = parse_checked(source)
     if module is None:
-        return FixResult(source, source)
+        return FixResult(source, source, skipped="no loop that could report")
     found = _reported(module, tree, source, select, facts)
     fixed: List[Finding] = []
     new = source

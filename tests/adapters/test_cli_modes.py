@@ -206,3 +206,37 @@ def test_python_dash_m_runs_graphfree_fix(tmp_path):
                             cwd=tmp_path, capture_output=True)
     assert result.returncode == 1
     assert b"train.py:2:5: GF001 would insert 'del loss'" in result.stdout
+
+
+def test_exclude_replaces_the_settings_extend_exclude_adds_force_exclude_switches(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.graphfree]\nexclude = ["legacy"]\n')
+    for name in ("a.py", "legacy/old.py", "gen/g.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(SEED)
+
+    def reported(*args):
+        result = graphfree_fix("--check", *args, cwd=tmp_path)
+        return sorted(line.split(":")[0] for line in result.stdout.decode().splitlines()[:-1])
+
+    assert reported(".") == ["./a.py", "./gen/g.py"]
+    assert reported("--exclude", "gen", ".") == ["./a.py", "./legacy/old.py"]
+    assert reported("--extend-exclude", "gen", ".") == ["./a.py"]
+    # Named on the command line (as pre-commit does): excluded all the same, unless asked not to.
+    assert reported("legacy/old.py") == []
+    assert reported("--no-force-exclude", "legacy/old.py") == ["legacy/old.py"]
+
+
+def test_verbose_says_why_each_file_was_not_analysed(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.graphfree]\nexclude = ["legacy"]\n')
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "old.py").write_bytes(SEED)
+    (tmp_path / "utils.py").write_bytes(b"def f(x):\n    return x + 1\n")
+    (tmp_path / "fine.py").write_bytes(b"loss.backward()\n")
+    (tmp_path / "a.py").write_bytes(SEED)
+    result = graphfree_fix("--check", "--verbose", ".", "legacy/old.py", cwd=tmp_path)
+    err = result.stderr.decode().splitlines()
+    assert "legacy/old.py: skipped: excluded by 'legacy'" in err
+    assert ("./utils.py: skipped: no call a finding needs (backward, autograd.grad, a loss "
+            "scaler, .eval, load_state_dict)") in err
+    assert "./fine.py: skipped: no loop that could report" in err
+    assert not any(line.startswith("./a.py") for line in err)
