@@ -269,14 +269,14 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         fixes += len(r.fixed)
         reasons.update(reason for _, _, _, _, reason, _ in r.unfixed)
         per_code.update((code, True) for _, _, code, _, _ in r.fixed)
-        records.extend(Record(r.path, *_cell_line(line), col + 1, code, message, fix=todo)
-                       for line, col, code, (_, todo), message in r.fixed)
-        records.extend(Record(r.path, *_cell_line(line), col + 1, code, message,
-                              reason=reason.text(name))
-                       for line, col, code, message, reason, name in r.unfixed)
-        if fmt != "text":
-            continue
         per_code.update((code, False) for _, _, code, _, _, _ in r.unfixed)
+        if fmt != "text":
+            records.extend(Record(r.path, *_cell_line(line), col + 1, code, message, fix=todo)
+                           for line, col, code, (_, todo), message in r.fixed)
+            records.extend(Record(r.path, *_cell_line(line), col + 1, code, message,
+                                  reason=reason.text(name))
+                           for line, col, code, message, reason, name in r.unfixed)
+            continue
         if quiet:
             continue
         _clear(progress)

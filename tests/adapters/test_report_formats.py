@@ -68,3 +68,10 @@ def test_sarif_2_1_0_with_rule_metadata(repo):
 def test_formats_are_refused_where_they_cannot_apply(repo):
     assert graphfree_fix("--diff", "--output-format", "json", "a.py", cwd=repo).returncode == 2
     assert graphfree_fix("--output-format", "json", "-", stdin=FIXABLE).returncode == 2
+
+
+def test_statistics_beside_a_report_count_every_finding(repo):
+    result = graphfree_fix("--check", "--output-format", "json", "--statistics", "a.py", "b.py",
+                           cwd=repo)
+    assert json.loads(result.stdout)  # the report alone on stdout
+    assert "2 GF001 loss-kept-after-backward (1 to fix, 1 without autofix)" in result.stderr.decode()
