@@ -456,9 +456,11 @@ def aliases(scope: Scope, loop: Loop, found: List[tuple]) -> List[tuple]:
     return out
 
 
-# Names of what a forward returns beside its outputs for logging: dicts of floats, not tensors.
+# Names of what a forward returns beside its outputs for logging or bookkeeping: dicts of floats,
+# indices and lengths, not activations.
 NOT_OUTPUTS = frozenset({"log", "logs", "logging", "stat", "stats", "metric", "metrics", "info",
-                         "infos", "dict", "summary", "summaries", "record", "records"})
+                         "infos", "dict", "summary", "summaries", "record", "records", "ind",
+                         "idx", "index", "indices", "len", "lens", "lengths"})
 
 
 def siblings(found: List[tuple]) -> List[tuple]:

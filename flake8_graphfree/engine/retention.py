@@ -330,9 +330,12 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
                     bindings.append((d, name))
     for d, name in bindings:
         found.update(sources(scope, loop, d, name))
-    # Beside a loss the forward returns (`loss, pred, mask = model(x)`), the other outputs; of an
-    # output the loss is computed from later, only what flows into it (followed above).
-    beside = set(siblings(bindings)) - found
+    # Beside a loss the forward returns (`loss, pred, mask = model(x)`), the other outputs. Beside
+    # an output the loss is computed from later, only those nothing reads (`fake_validity, _ =
+    # D(x)`): what is read may be data (a captioning decoder's sorted captions and lengths).
+    read = set().union(*(n.uses for n in scope.nodes))
+    beside = (set(siblings(bindings)) | {(n, v) for n, v in siblings(sorted(
+        found, key=lambda p: (p[0].id, p[1]))) if v not in read}) - found
     found.update(beside)
     found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.

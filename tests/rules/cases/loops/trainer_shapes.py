@@ -199,3 +199,12 @@ def pgd_l2_step(model, images, labels, loss, steps, alpha):  # gradients carry n
         factor = 0.1 / torch.norm(delta)
         adv = (images + delta * factor).detach()
     return adv
+
+
+def unused_output_beside_a_source(D, loader, opt):  # PyTorch-GAN's auxiliary-classifier GANs
+    D.train()
+    for fake in loader:
+        validity, _ = D(fake)  # GF004: 'validity' | GF004: returned beside the loss
+        loss = -validity.mean()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
