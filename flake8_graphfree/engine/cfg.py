@@ -97,6 +97,14 @@ class Scope:
         self._feeding = None  # engine/accumulation.py's feeding_backward, computed once
         self._returned = None  # and its returned()
         self._reach: Dict[tuple, dict] = {}  # flow.reaching's plain answers, computed once
+        self._reads: Optional[Set[str]] = None
+
+    @property
+    def reads(self) -> Set[str]:
+        """Every name some statement of the scope reads (computed once)."""
+        if self._reads is None:
+            self._reads = set().union(*(n.uses for n in self.nodes))
+        return self._reads
 
     @property
     def is_module(self) -> bool:

@@ -258,7 +258,7 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
                 reaching_defs.append(node)
             # The loop's own body must bind it; the report names the last binding, which may be
             # in a nested loop (`loss = 0; for x in xs: loss += f(x)`).
-            if any(_binds_in(d, loop) or _inner_target(scope, d, loop) for d in reaching_defs) \
+            if any(_binds_in(d, loop) or _inner_target(d, loop) for d in reaching_defs) \
                     and survives(node, name, loop):
                 used.append(call)
                 starts.append(node)
@@ -333,9 +333,10 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     # Beside a loss the forward returns (`loss, pred, mask = model(x)`), the other outputs. Beside
     # an output the loss is computed from later, only those nothing reads (`fake_validity, _ =
     # D(x)`): what is read may be data (a captioning decoder's sorted captions and lengths).
-    read = set().union(*(n.uses for n in scope.nodes))
-    beside = (set(siblings(bindings)) | {(n, v) for n, v in siblings(sorted(
-        found, key=lambda p: (p[0].id, p[1]))) if v not in read}) - found
+    unused = siblings(sorted(found, key=lambda p: (p[0].id, p[1])))
+    if unused:
+        unused = [(n, v) for n, v in unused if v not in scope.reads]
+    beside = (set(siblings(bindings)) | set(unused)) - found
     found.update(beside)
     found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.
@@ -495,7 +496,7 @@ def _tests_requires_grad(test, name: str) -> bool:
             and isinstance(test.value, cst.Name) and test.value.value == name)
 
 
-def _inner_target(scope: Scope, node: Node, loop: Loop) -> bool:
+def _inner_target(node: Node, loop: Loop) -> bool:
     """The target of a loop nested in this one (`for loss in losses_of(x): loss.backward()`): its
     last value outlives the inner loop."""
     return node.kind == "target" and node.loop is not loop and loop.contains(node)
