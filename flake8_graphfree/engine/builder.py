@@ -136,8 +136,9 @@ class _Builder:
         elif t is cst.Nonlocal:
             self.scope.nonlocals |= {n.name.value for n in stmt.names}
         n = self.node("stmt", stmt, preds, eff)
-        if t is cst.Expr and _switch(stmt.value) is not None:
-            self.switches[n.id] = _switch(stmt.value)
+        mode = _switch(stmt.value) if t is cst.Expr else None
+        if mode is not None:
+            self.switches[n.id] = mode
         return [n]
 
     def if_(self, stmt: cst.If, preds) -> List[Node]:
