@@ -107,13 +107,17 @@ def _split(text: str) -> Dict[int, str]:
 
 
 def _dump(data: dict, raw: str) -> str:
-    """The notebook as Jupyter writes it; refused if the file was not written that way."""
+    """The notebook as Jupyter writes it (one-space indent; some versions two spaces, escaped
+    non-ASCII text, or no final newline); refused if the file was not written in one of these."""
+    original = json.loads(raw)
     for indent in (1, 2):
-        if _layout(json.loads(raw), indent) == raw:
-            return _layout(data, indent)
+        for ascii_only in (False, True):
+            for end in ("\n", ""):
+                if _layout(original, indent, ascii_only, end) == raw:
+                    return _layout(data, indent, ascii_only, end)
     raise NotebookError("cannot write it back byte for byte: its JSON is not laid out as Jupyter "
                         "saves it (re-save it from Jupyter, or fix a script export)")
 
 
-def _layout(data: dict, indent: int) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
+def _layout(data: dict, indent: int, ascii_only: bool, end: str) -> str:
+    return json.dumps(data, indent=indent, ensure_ascii=ascii_only) + end

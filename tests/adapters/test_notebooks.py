@@ -99,3 +99,15 @@ def test_generated_programs_split_into_cells_behave_the_same_after_the_fix(tmp_p
         assert run(fixed) == run(_script(notebook(*_cells(source)))), seed
         changed += report.changed
     assert changed >= 5, changed
+
+
+def test_older_jupyter_layouts_round_trip(tmp_path):
+    """Some Jupyter versions wrote no final newline, or escaped non-ASCII text."""
+    for text in (notebook("model.train()", TRAIN).rstrip("\n"),
+                 json.dumps(json.loads(notebook("# é\nmodel.train()", TRAIN)), indent=1) + "\n"):
+        path = tmp_path / "train.ipynb"
+        path.write_text(text)
+        assert graphfree_fix(str(path)).returncode == 0
+        after = path.read_text()
+        assert after.endswith("}") == text.endswith("}") and ("\\u00e9" in after) == ("\\u00e9" in text)
+        assert '"    del out\\n"' in after
