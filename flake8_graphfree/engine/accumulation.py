@@ -19,7 +19,7 @@ from .cfg import Loop, Node, Scope
 from .flow import UNBOUND, read_next_iteration, reaching
 from .facts import FactKind, NoFix, WrapDetach
 from .graphs import (bound_value, carries, certainly_tensor, detach_invariant, expressions_of,
-                     graph_reads, only_severed)
+                     graph_inputs, only_severed)
 from .placement import safety
 
 STORE_METHODS = frozenset({"append", "extend", "add", "insert", "appendleft"})
@@ -178,18 +178,6 @@ def _flowing_into(scope: Scope, seeds: Set[str]) -> Set[str]:
             feeding |= more
             changed = True
     return feeding
-
-
-def graph_inputs(node) -> Set[str]:
-    """What a binding's value can take a graph from: `gen = model(x)` then `fake = gen.detach()`
-    or `D(gen.data)` does not make `gen` feed a backward."""
-    stmt = node.cst
-    if isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and stmt.value is not None:
-        found = graph_reads(stmt.value)
-        if isinstance(stmt, cst.AugAssign):
-            found |= node.bound
-        return found
-    return node.uses
 
 
 FRESH_CALLS = frozenset({"list", "dict", "set", "zeros", "zeros_like", "tensor", "defaultdict",

@@ -54,9 +54,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         return expr.value in carrying
     if t is cst.Call:
         func = expr.func
-        if isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS:
-            return False
-        if isinstance(func, cst.Name) and func.value in SEVER_FUNCS:
+        if _severing(expr):
             return False
         if isinstance(func, cst.Attribute) and func.attr.value in MOVE_METHODS:
             return carries(func.value, carrying, evidence)  # x.to(y.device): only x counts
@@ -83,9 +81,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
                 return args()
         return False
     if t is cst.Attribute:
-        if expr.attr.value == "data" and not (isinstance(expr.value, cst.Call) and _packs(expr.value.func)):
-            return False  # `x.data` is x detached (a PackedSequence's .data is not)
-        return expr.attr.value not in NON_TENSOR_ATTRS and carries(expr.value, carrying, evidence)
+        return not _opaque(expr) and carries(expr.value, carrying, evidence)
     if t is cst.Subscript:
         return carries(expr.value, carrying, evidence)
     if t is cst.BinaryOperation or t is cst.BooleanOperation:
@@ -226,6 +222,20 @@ def _packs(func) -> bool:
     return _last_part(func) in PACKERS
 
 
+def _severing(call: cst.Call) -> bool:
+    """`x.item()`, `x.detach()`, `len(x)`...: what comes out has no graph."""
+    func = call.func
+    return (isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS) or (
+        isinstance(func, cst.Name) and func.value in SEVER_FUNCS)
+
+
+def _opaque(attr: cst.Attribute) -> bool:
+    """`x.shape`, `x.device`..., and `x.data`, which is x detached (a PackedSequence's is not)."""
+    name = attr.attr.value
+    return name in NON_TENSOR_ATTRS or (name == "data" and not (
+        isinstance(attr.value, cst.Call) and _packs(attr.value.func)))
+
+
 def flow_reads(expr, evidence) -> Set[str]:
     """The names whose values can flow into what `expr` gives: through arithmetic, attributes
     (not `.shape`, `.data`...), subscripts (the value, not the index), tensor methods, `torch.*`,
@@ -240,7 +250,7 @@ def flow_reads(expr, evidence) -> Set[str]:
         if t is cst.Name:
             found.add(n.value)
         elif t is cst.Attribute:
-            if n.attr.value not in NON_TENSOR_ATTRS and n.attr.value != "data":
+            if not _opaque(n):
                 stack.append(n.value)
         elif t is cst.Subscript:
             stack.append(n.value)
@@ -257,8 +267,7 @@ def flow_reads(expr, evidence) -> Set[str]:
         elif t is cst.Call:
             func = n.func
             args = [a.value for a in n.args]
-            if (isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS) or (
-                    isinstance(func, cst.Name) and func.value in SEVER_FUNCS):
+            if _severing(n):
                 continue
             callee = direct_callee(func)
             if isinstance(func, cst.Attribute) and callee is None:
@@ -379,30 +388,30 @@ WITH_INDICES = frozenset({"max", "min", "sort", "topk", "kthvalue", "median", "m
                           "cummin"})
 
 
+def _position(node: Node, name: str):
+    """(the call, `name`'s position, how many names) for `a, b = f(x)`; None otherwise."""
+    stmt = node.cst
+    if not (isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call)):
+        return None
+    target = stmt.targets[-1].target
+    if not isinstance(target, (cst.Tuple, cst.List)):
+        return None
+    names = [e.value.value if isinstance(e.value, cst.Name) else None for e in target.elements]
+    return (stmt.value, names.index(name), len(names)) if name in names else None
+
+
 def _indices(node: Node, name: str) -> bool:
     """`_, pred = torch.max(out, 1)`, `values, idx = out.topk(5)`: `name` gets the indices."""
-    stmt = node.cst
-    if not (isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call)
-            and isinstance(stmt.value.func, cst.Attribute)
-            and stmt.value.func.attr.value in WITH_INDICES):
-        return False
-    target = stmt.targets[-1].target
-    return (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2
-            and isinstance(target.elements[1].value, cst.Name)
-            and target.elements[1].value.value == name)
+    found = _position(node, name)
+    return (found is not None and found[1:] == (1, 2) and isinstance(found[0].func, cst.Attribute)
+            and found[0].func.attr.value in WITH_INDICES)
 
 
 def _logged_beside_loss(node: Node, name: str) -> bool:
     """`loss, loss_items = compute_loss(pred, targets)`: what a loss function returns after the
     loss is for logging (YOLOv5 detaches it); no evidence of a graph."""
-    stmt = node.cst
-    if not (isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call)
-            and loss_name(_last_part(stmt.value.func))):
-        return False
-    target = stmt.targets[-1].target
-    return (isinstance(target, (cst.Tuple, cst.List)) and bool(target.elements)
-            and not (isinstance(target.elements[0].value, cst.Name)
-                     and target.elements[0].value.value == name))
+    found = _position(node, name)
+    return found is not None and found[1] > 0 and loss_name(_last_part(found[0].func))
 
 
 def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple]:
@@ -491,19 +500,25 @@ def graph_reads(expr) -> Set[str]:
         if t is cst.Name:
             found.add(n.value)
             continue
-        if t is cst.Attribute and (n.attr.value in NON_TENSOR_ATTRS or (n.attr.value == "data" and not (
-                isinstance(n.value, cst.Call) and _packs(n.value.func)))):
+        if (t is cst.Attribute and _opaque(n)) or (t is cst.Call and _severing(n)):
             continue
-        if t is cst.Call:
-            func = n.func
-            if (isinstance(func, cst.Attribute) and func.attr.value in SEVER_METHODS) or (
-                    isinstance(func, cst.Name) and func.value in SEVER_FUNCS):
-                continue
         if t in (cst.Lambda, cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp):
             found |= names_in(n)
             continue
         stack.extend(read_children(n))
     return found
+
+
+def graph_inputs(node: Node) -> Set[str]:
+    """What a binding's value can take a graph from: `gen = model(x)` then `fake = gen.detach()`
+    or `D(gen.data)` does not make `gen` an input of `fake`. `loss /= k` reads the old loss."""
+    stmt = node.cst
+    if isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and stmt.value is not None:
+        found = graph_reads(stmt.value)
+        if isinstance(stmt, cst.AugAssign):
+            found |= node.bound
+        return found
+    return node.uses
 
 
 def names_in(expr) -> Set[str]:

@@ -15,10 +15,10 @@ import libcst as cst
 
 from .builder import build_scope
 from .cfg import Loop, Node, Scope
-from .accumulation import feeding_backward, graph_inputs, loop_accumulations, returned, stored_into
+from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
 from .flow import bypasses, definitions, read_next_iteration, reaching, survives
-from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_reads, loss_name,
+from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
                      names_in, siblings, sources)
 from .names import BackwardCall, _dotted, direct_callee, looks_like_class, scanner_for
 from .placement import insertion, plan_del, reconcile
@@ -71,14 +71,14 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
     found: list = []
     for scope in scopes:
         for loop in scope.loops:
-            targets = backward_targets(scope, loop)
-            retained = loop_retentions(scope, loop, targets)
-            found.extend(retained)
             body = scope.nodes[loop.body_start:loop.body_end]
             has_backward = any(n.backwards for n in body)
             if not has_backward and all(n.grad_off for n in body):
                 continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
             carrying = Carrying(scope, loop, evidence)
+            targets = backward_targets(scope, loop)
+            retained = loop_retentions(scope, loop, targets, carrying.outs)
+            found.extend(retained)
             if has_backward:
                 kept = loop_sources(scope, loop, targets, carrying.outs)
                 found.extend(kept)
@@ -115,8 +115,11 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     (`x = mixup_fn(x)`) and is not followed."""
     def models(n: Node) -> Set[str]:
         value = getattr(n.cst, "value", None)
-        if isinstance(value, cst.Call) and n.bound & set().union(
-                *(names_in(a.value) for a in value.args)):
+        call = value
+        while isinstance(call, cst.Attribute):  # `x = pack_padded_sequence(x, lengths).data`
+            call = call.value
+        if isinstance(call, cst.Call) and n.bound & set().union(
+                *(names_in(a.value) for a in call.args)):
             return set()  # rebinds its own input: data (`samples, targets = mixup_fn(samples, targets)`)
         found = {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
                  and c not in evidence.functions and c not in evidence.losses}
@@ -157,9 +160,7 @@ def _inputs(n: Node) -> Set[str]:
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
         if isinstance(last, str) and loss_name(last):
             return names_in(value.args[0].value)
-    if isinstance(n.cst, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and value is not None:
-        return graph_reads(value) - n.callees  # not what `.shape`, `len()`, `.item()` read
-    return n.uses - n.callees
+    return graph_inputs(n) - n.callees  # not what `.shape`, `len()`, `.item()` read
 
 
 def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) -> List[Retention]:
@@ -240,7 +241,7 @@ def backward_targets(scope: Scope, loop: Loop) -> Dict[str, List[Tuple[Node, Bac
     return targets
 
 
-def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
+def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
     """GF001/GF002/GF003: backward targets still bound when the loop goes round."""
     out = []
     for name, calls in targets.items():
@@ -271,21 +272,18 @@ def loop_retentions(scope: Scope, loop: Loop, targets) -> List[Retention]:
         slots, reason = plan_del(scope, loop, name, starts)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
         skips = bypasses(binding, name, loop, through=_backwarding(scope, loop, name, calls))
-        freed = any(b.retain_graph for b in used) and _freed_later(scope, loop, name, binding, targets)
+        freed = any(b.retain_graph for b in used) and _freed_later(
+            scope, loop, name, binding, targets, carrying)
         out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips,
                              starts=starts, freed_later=freed))
     return out
 
 
-def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets) -> bool:
+def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets, outs) -> bool:
     """After `d_loss.backward(retain_graph=True)`, `g_loss.backward()` on every path, where g_loss
     was computed from d_loss or from everything d_loss was (SoftmaxGAN): the second backward frees
     the saved tensors the first one kept."""
-    if scope.module is None:
-        return False
-    outs = Carrying(scope, loop, scope.module.evidence).outs  # only graphs count, not `d_target`
-
-    def graphs(d: Node, var: str) -> Set[str]:
+    def graphs(d: Node, var: str) -> Set[str]:  # only graphs count, not `d_target`
         return {v for s, v in sources(scope, loop, d, var) if v in outs.get(s.id, ())}
 
     mine = graphs(binding, name)
