@@ -331,3 +331,46 @@ def test_a_loss_given_to_autograd_grad_is_deleted_and_the_gradients_stay_the_sam
             print(round(g.item(), 4))
         """)
     assert codes(r) == [("GF001", "cost", True), ("GF004", "out", True)]
+
+
+def test_losses_combined_after_both_backwards_are_deleted():
+    # CycleGAN's `loss_D = (loss_D_A + loss_D_B) / 2`, computed after both backwards.
+    source, r = outcome("""
+        for x in [1.0, 2.0, 3.0]:
+            loss_D_A = crit(model(x), x * 0.5)
+            loss_D_A.backward()
+            loss_D_B = crit(model(x + 1), x)
+            loss_D_B.backward()
+            opt.step()
+            loss_D = (loss_D_A + loss_D_B) / 2
+            print(round(loss_D.item(), 4))
+        """)
+    assert ("GF001", "loss_D", True) in codes(r)
+    assert "    print(round(loss_D.item(), 4))\n    del loss_D\n" in r.new_source.decode()
+
+
+def test_a_backward_taken_only_when_the_loss_has_a_graph():
+    # guided-diffusion: `if loss.requires_grad:` - on the other path there is no graph to keep.
+    source, r = outcome("""
+        for i, x in enumerate([1.0, 2.0, 3.0]):
+            with torch.set_grad_enabled(i != 1):
+                loss = crit(model(x), x * 0.5)
+            if loss.requires_grad:
+                loss.backward()
+            print(round(loss.item(), 4))
+        """)
+    assert codes(r) == [("GF001", "loss", True)]
+
+
+def test_an_unused_output_beside_a_source_is_deleted():
+    # PyTorch-GAN's `fake_validity, _ = discriminator(x)`.
+    source, r = outcome("""
+        def twin(v):
+            return model(v), model(v) * 0.5
+        for x in [1.0, 2.0]:
+            validity, aux = twin(x)
+            loss = crit(validity, x)
+            loss.backward()
+            print(round(loss.item(), 4))
+        """)
+    assert ("GF004", "aux", True) in codes(r) and ("GF004", "validity", True) in codes(r)
