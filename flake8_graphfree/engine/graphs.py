@@ -169,11 +169,12 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
         for stmt, _, _ in flatten(block):
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
-            if isinstance(stmt, cst.Return) and stmt.value is not None and not off:
-                returns.append(stmt.value)
-            elif isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and stmt.value is not None and not off:
+            value = None if off else getattr(stmt, "value", None)  # no graph where grad is off
+            if isinstance(stmt, cst.Return) and value is not None:
+                returns.append(value)
+            elif isinstance(stmt, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and value is not None:
                 targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
-                assigns.append((set().union(*map(_target_names, targets)), stmt.value))
+                assigns.append((set().union(*map(_target_names, targets)), value))
             inner_off = off
             if isinstance(stmt, cst.With):
                 for item in stmt.items:
