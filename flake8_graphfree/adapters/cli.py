@@ -331,8 +331,7 @@ def _explain(code: str) -> int:
         codes = ", ".join(r.code for r in RULES)
         print(f"graphfree-fix: error: unknown code {code} (codes: {codes})", file=sys.stderr)
         return 2
-    doc = (sys.modules[rule.__module__].__doc__ or "").strip().split("\n\n", 1)[-1]  # not its title
-    print(f"{rule.code} {rule.name}: {rule.summary}.\n\n{doc}\n")
+    print(f"{rule.code} {rule.name}: {rule.summary}.\n\n{rule.description()}\n")
     if rule.must_trigger:
         example = rule.must_trigger[0]
         print("Reported:\n\n" + example.source)

@@ -90,8 +90,8 @@ def _sarif(records: List[Record], mode: str) -> dict:
     rules = [{
         "id": rule.code, "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": _description(rule)},
-        "help": {"text": _description(rule)},
+        "fullDescription": {"text": " ".join(rule.description().split())},
+        "help": {"text": rule.description()},
         "defaultConfiguration": {"level": "warning"},
     } for rule in RULES]
     index = {rule.code: i for i, rule in enumerate(RULES)}
@@ -115,9 +115,3 @@ def _sarif(records: List[Record], mode: str) -> dict:
                   "results": results}],
     }
 
-
-def _description(rule) -> str:
-    import sys
-
-    doc = (sys.modules[rule.__module__].__doc__ or "").strip().split("\n\n", 1)[-1]
-    return " ".join(doc.split())

@@ -1,6 +1,7 @@
 """What a rule is and what it reports. Rules are thin: they read engine facts and word findings."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
@@ -52,6 +53,12 @@ class Rule:
     @classmethod
     def kept(cls, r) -> str:
         raise NotImplementedError
+
+    @classmethod
+    def description(cls) -> str:
+        """What the rule finds, from its module's docstring (past the title line)."""
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip()
+        return doc.split("\n\n", 1)[-1]
 
     @classmethod
     def fix_hint(cls, r) -> str:
