@@ -9,7 +9,7 @@ left out.
 
 Only the changed cells' `source` is written back. The rest of the file (outputs, metadata, key
 order, indentation, the trailing newline) must come back byte for byte: a notebook whose JSON is
-not laid out as Jupyter saves it (one-space indent) is reported, not written.
+not laid out as Jupyter (one-space indent) or Kaggle (compact) saves it is reported, not written.
 """
 from __future__ import annotations
 
@@ -108,9 +108,10 @@ def _split(text: str) -> Dict[int, str]:
 
 def _dump(data: dict, raw: str) -> str:
     """The notebook as Jupyter writes it (one-space indent; some versions two spaces, escaped
-    non-ASCII text, or no final newline); refused if the file was not written in one of these."""
+    non-ASCII text, or no final newline), or Kaggle (compact, no spaces); refused if the file was
+    not written in one of these."""
     original = json.loads(raw)
-    for indent in (1, 2):
+    for indent in (1, 2, None):
         for ascii_only in (False, True):
             for end in ("\n", ""):
                 if _layout(original, indent, ascii_only, end) == raw:
@@ -120,4 +121,5 @@ def _dump(data: dict, raw: str) -> str:
 
 
 def _layout(data: dict, indent: int, ascii_only: bool, end: str) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=ascii_only) + end
+    compact = (",", ":") if indent is None else None
+    return json.dumps(data, indent=indent, ensure_ascii=ascii_only, separators=compact) + end

@@ -111,3 +111,18 @@ def test_older_jupyter_layouts_round_trip(tmp_path):
         after = path.read_text()
         assert after.endswith("}") == text.endswith("}") and ("\\u00e9" in after) == ("\\u00e9" in text)
         assert '"    del out\\n"' in after
+
+
+def test_kaggle_compact_layout_round_trips(tmp_path):
+    """Kaggle saves notebooks as compact JSON (no spaces), each source one string, metadata first."""
+    data = json.loads(notebook("model.train()", TRAIN))
+    data = {"metadata": data["metadata"], "nbformat_minor": 4, "nbformat": 4,
+            "cells": [dict(c, source="".join(c["source"])) for c in data["cells"]]}
+    path = tmp_path / "train.ipynb"
+    path.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n")
+    assert graphfree_fix(str(path)).returncode == 0
+    after = path.read_text()
+    fixed = json.loads(after)
+    assert "    del out\n" in fixed["cells"][2]["source"]
+    data["cells"][2]["source"] = fixed["cells"][2]["source"]
+    assert after == json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
