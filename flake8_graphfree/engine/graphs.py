@@ -363,8 +363,9 @@ class Carrying:
     """Names that may carry a graph on entry to (`ins`) and after (`outs`) each loop-body node,
     over one iteration, starting from nothing (values carried in from before are not followed)."""
 
-    def __init__(self, scope: Scope, loop: Loop, evidence) -> None:
+    def __init__(self, scope: Scope, loop: Loop, evidence, backwarded: Set[str]) -> None:
         self.evidence = evidence
+        self.backwarded = backwarded  # a backward's tensor carries a graph, whatever computed it
         self.ins = forward(scope, loop, frozenset(), self._step)
         self.outs = {i: self._step(scope.nodes[i], s) for i, s in self.ins.items()}
 
@@ -376,12 +377,20 @@ class Carrying:
             value = bound_value(n, name)
             if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
                 cur.discard(name)
-            elif carries(value, cur, self.evidence) or (
-                    isinstance(n.cst, cst.AugAssign) and name in cur):
+            elif carries(value, cur, self.evidence) or name in cur and (
+                    isinstance(n.cst, cst.AugAssign) or _transforms(value, name)) or (
+                    name in self.backwarded and isinstance(value, cst.Call) and not _severing(value)):
                 cur.add(name)
             else:
                 cur.discard(name)
         return frozenset(cur - n.dels)
+
+
+def _transforms(value, name: str) -> bool:
+    """`pred = interp(pred)`: a call that rebinds its own input gives the same kind of value, a
+    graph if it had one (the mirror of `x = mixup_fn(x)` staying data)."""
+    return isinstance(value, cst.Call) and any(
+        isinstance(a.value, cst.Name) and a.value.value == name for a in value.args)
 
 
 # Reductions that give (values, indices): the indices are integers, with no graph.

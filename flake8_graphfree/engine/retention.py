@@ -75,8 +75,8 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
             has_backward = any(n.backwards for n in body)
             if not has_backward and all(n.grad_off for n in body):
                 continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
-            carrying = Carrying(scope, loop, evidence)
             targets = backward_targets(scope, loop)
+            carrying = Carrying(scope, loop, evidence, set(targets))
             retained = loop_retentions(scope, loop, targets, carrying.outs)
             found.extend(retained)
             if has_backward:

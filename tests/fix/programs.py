@@ -36,6 +36,7 @@ class _Gen:
         # Forms added later draw from their own stream, after the main one, so that a seed keeps
         # the program it once gave (FOUND_SEEDS in test_differential.py).
         self.extra = random.Random(-seed - 1)
+        self.third = random.Random(f"third-{seed}")  # forms added after `extra`'s
         self.lines: List[str] = []
         self.bound: set = set()  # names probably bound at this point of the program
         self.in_function = False
@@ -80,6 +81,11 @@ class _Gen:
         h = self.pick(HOLDERS)
         if choice < 7:
             self.emit(ind, f"{g} = {self.forward()}")
+            if self.third.random() < 0.15:  # a call evidence cannot see into: a method of an
+                # unknown object, or a call that rebinds its own input (`pred = interp(pred)`)
+                self.lines[-1] = "    " * ind + self.third.choice([
+                    f"{g} = state.step(x)", f"{g} = rescale({g})" if g in self.bound
+                    else f"{g} = rescale(model(x))"])
             self.bound.add(g)
         elif choice < 10:
             self.emit(ind, self.pick([f"{g}.backward()", f"{g}.backward(retain_graph=True)",
@@ -257,8 +263,11 @@ class _Gen:
         e(1, "return m(v)")
         e(0, "def twin(v):")
         e(1, "return model(v), model(v) * 0.5")
+        e(0, "rescale = lambda v: v * 0.5")
         e(0, "class State:")
         e(1, "loss = model(0.25)")
+        e(1, "def step(self, v):")
+        e(2, "return model(v) * 2")
         e(0, "state = State()")
         module_level = self.chance(0.3)
         ind = 0 if module_level else 1

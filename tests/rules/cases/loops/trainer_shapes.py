@@ -208,3 +208,30 @@ def unused_output_beside_a_source(D, loader, opt):  # PyTorch-GAN's auxiliary-cl
         loss = -validity.mean()  # GF001: add 'del loss'
         loss.backward()
         opt.step()
+
+
+def rescaled_prediction_summed(model, head, interp, seg_loss, loader, opt, iters):  # DecoupleNet
+    model.train()
+    for batch in loader:
+        total = 0
+        for _ in range(iters):
+            images, labels = next(batch)
+            pred = head(model(images))
+            # a call that rebinds its own input keeps its graph
+            pred = interp(pred)  # GF004: add 'del pred'
+            loss_seg = seg_loss(pred, labels)  # GF001: add 'del loss_seg'
+            total += loss_seg / iters  # GF005: one more autograd graph is kept every iteration
+            (loss_seg / iters).backward()
+        opt.step()
+        print(total.item())
+
+
+def fit_one_cycle(model, loader, opt):  # the losses of a training step kept for the epoch's mean
+    model.train()
+    train_losses = []
+    for batch in loader:
+        loss = model.training_step(batch)  # GF001: add 'del loss'
+        train_losses.append(loss)  # GF006: no autofix: the value added to 'train_losses' may not be a tensor
+        loss.backward()
+        opt.step()
+    return torch.stack(train_losses).mean().item()
