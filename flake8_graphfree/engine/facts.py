@@ -18,6 +18,8 @@ class FactKind(enum.Enum):
     NOT_BACKWARDED = "not-backwarded"  # graph-carrying, in a loop whose backward never uses it (GF002)
     ACCUMULATE = "accumulate"  # added into a holder that outlives the iteration (GF005)
     STORE = "store"  # stored into a container that outlives the iteration (GF006)
+    OUTLIVES_OUTPUT = "outlives-output"  # forward outputs left bound by a module-level loop (GF007)
+    OUTLIVES_GRAPH = "outlives-graph"  # a graph no backward used, left bound by one (GF007)
 
 
 class NoFix(enum.Enum):

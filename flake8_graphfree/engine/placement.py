@@ -135,6 +135,9 @@ def insertion(slot: Node, names: Tuple[str, ...]) -> InsertDel:
     of one line (`a = f(x); a.backward(); step()`)."""
     block = slot.block
     units, index = block.units, slot.index
+    if isinstance(block.container, cst.Module):  # after a module-level loop (GF007)
+        line = units[index - 1][1] + 1 if index > 0 else 0
+        return InsertDel(block.container, line, None, names, block.container)
     if isinstance(block.container, cst.SimpleStatementSuite):
         return InsertDel(block.container, 0, index, names, block.top)
     if 0 < index < len(units) and units[index - 1][1] == units[index][1]:

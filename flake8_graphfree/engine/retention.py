@@ -17,11 +17,12 @@ from .builder import build_scope
 from .cfg import Loop, Node, Scope
 from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
 from .facts import FactKind, InsertDel, NoFix
-from .flow import bypasses, definitions, read_next_iteration, reaching, survives
+from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
+                   reaching_in_scope, survives)
 from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
                      names_in, siblings, sources)
 from .names import BackwardCall, _dotted, direct_callee, looks_like_class, scanner_for
-from .placement import insertion, plan_del, reconcile
+from .placement import insertion, plan_del, reconcile, safety
 from .scopes import ModuleFacts, scopes_with_loops
 
 
@@ -69,6 +70,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
         evidence.add_callees(_trained_by_backward(scope, evidence))
     helpers.forget()  # summaries made while the evidence grew are made again
     found: list = []
+    outer: list = []  # module-level loops, for GF007 once every loop's findings are known
     for scope in scopes:
         for loop in scope.loops:
             body = scope.nodes[loop.body_start:loop.body_end]
@@ -87,9 +89,21 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
             elif not _is_method(scope):
                 found.extend(loop_unbackwarded(scope, loop, carrying.outs))
             found.extend(loop_accumulations(scope, loop, carrying))
+            if scope.is_module and loop.parent is None:
+                outer.append((scope, loop, targets, carrying))
+    for scope, loop, targets, carrying in outer:
+        found.extend(loop_outliving(scope, loop, targets, carrying, found))
     found = _merge_copies(found)
-    reconcile([f for f in found if isinstance(f, Retention)])
+    retentions = [f for f in found if isinstance(f, Retention)]
+    after = [r for r in retentions if r.kind in OUTLIVING]
+    reconcile([r for r in retentions if r.kind not in OUTLIVING])
+    for r in after:  # a `del` after one loop and another inside a later one would not be checked
+        if r.slots is not None and any(o.name == r.name and o.slots for o in retentions if o is not r):
+            r.slots, r.no_fix_reason = None, NoFix.OTHER_LOOP
     return found
+
+
+OUTLIVING = (FactKind.OUTLIVES_OUTPUT, FactKind.OUTLIVES_GRAPH)
 
 
 def _rebound_before_forward(loop: Loop, name: str, forwards: Set[int]) -> bool:
@@ -194,6 +208,55 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
                 done.add(var)
                 out.append(r)
     return out
+
+
+def loop_outliving(scope: Scope, loop: Loop, targets, carrying, found: list) -> List[Retention]:
+    """GF007: a module-level loop (a script's, a notebook's) leaves its last values bound for as
+    long as the module lives (a notebook's kernel): forward outputs a loss was computed from keep
+    their storage, and a graph no backward went through keeps all of it. A loss after its backward
+    keeps nodes and a scalar, and is not reported; nor is a name the loop's own findings report,
+    whose fix deletes it in the body. The fix is `del name` after the loop, only where the name is
+    bound on every path there and nothing later in the module reads it."""
+    reported = {f.name for f in found if _outermost(f.loop) is loop}
+    body = scope.nodes[loop.body_start:loop.body_end]
+    leaving: Set[str] = set()
+    for n in body:  # the state on every way out of an iteration: the next test, a `break`
+        if any(not loop.contains(m) for m in n.succ):
+            leaving |= carrying.outs.get(n.id, frozenset())
+    feeding = feeding_backward(scope)
+    evidence = scope.module.evidence if scope.module else None
+    slot = next((m for m in loop.after.succ if m.kind == "slot"), None)
+    out = []
+    for name in sorted(leaving - reported - set(targets)):
+        last = [n for n in body if name in n.bound and name in carrying.outs.get(n.id, ())][-1]
+        if name in feeding:  # the loss was computed from it: a forward output keeps its storage
+            if _loss_term(last, name, evidence):
+                continue
+            kind = FactKind.OUTLIVES_OUTPUT
+        elif last.bound & feeding or graph_inputs(last) & carrying.ins.get(last.id, set()) & feeding:
+            continue  # beside a backwarded loss, or computed from its graph: backward went through
+        else:
+            kind = FactKind.OUTLIVES_GRAPH
+        later = first_read([slot], name) if slot is not None else None
+        if later is not None and name in later.dels:
+            continue  # deleted after the loop already
+        reason = safety(scope, name)
+        if reason is None and slot is None:
+            reason = NoFix.NO_PLACE
+        if reason is None and later is not None:
+            reason = NoFix.READ_AFTER
+        if reason is None and not is_bound(reaching_in_scope(scope, name, frozenset()).get(slot.id)):
+            reason = NoFix.UNBOUND_AT_DEL
+        binding = [x for (v, x) in last.defs if v == name][-1]
+        out.append(Retention(scope, loop, name, binding, [], None if reason else [slot], reason,
+                             True, kind, starts=[last]))
+    return out
+
+
+def _outermost(loop: Loop) -> Loop:
+    while loop.parent is not None:
+        loop = loop.parent
+    return loop
 
 
 def _merge_copies(found: list) -> list:

@@ -29,7 +29,22 @@ def apply_edits(module: cst.Module, edits) -> cst.Module:
     # Only the module-level statements that hold an edit are walked and rebuilt.
     editor = _Editor(inserts, detach)
     body = [stmt.visit(editor) if id(stmt) in tops else stmt for stmt in module.body]
-    return module.with_changes(body=body)
+    return module.with_changes(body=_inserted(body, inserts.get(id(module))))
+
+
+def _inserted(body, places) -> list:
+    """A statement list with `del`s put in at `places` ((line, small) -> names)."""
+    body = list(body)
+    # From the end, so that earlier indices stay valid.
+    for (line, small), names in sorted((places or {}).items(),
+                                       key=lambda kv: (kv[0][0], kv[0][1] or 0), reverse=True):
+        if small is None:
+            body.insert(line, cst.SimpleStatementLine(body=[_del(names)]))
+        else:
+            smalls = list(body[line].body)
+            smalls.insert(small, _del(names))
+            body[line] = body[line].with_changes(body=smalls)
+    return body
 
 
 def _del(names: List[str]) -> cst.Del:
@@ -60,17 +75,7 @@ class _Editor(cst.CSTTransformer):
         places = self.inserts.get(id(original))
         if not places:
             return updated
-        body = list(updated.body)
-        # From the end, so that earlier indices stay valid.
-        for (line, small), names in sorted(places.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0),
-                                           reverse=True):
-            if small is None:
-                body.insert(line, cst.SimpleStatementLine(body=[_del(names)]))
-            else:
-                smalls = list(body[line].body)
-                smalls.insert(small, _del(names))
-                body[line] = body[line].with_changes(body=smalls)
-        return updated.with_changes(body=body)
+        return updated.with_changes(body=_inserted(updated.body, places))
 
     def leave_SimpleStatementSuite(self, original, updated):
         places = self.inserts.get(id(original))

@@ -126,3 +126,19 @@ def test_kaggle_compact_layout_round_trips(tmp_path):
     assert "    del out\n" in fixed["cells"][2]["source"]
     data["cells"][2]["source"] = fixed["cells"][2]["source"]
     assert after == json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def test_gf007_reads_in_later_cells_count(tmp_path):
+    """A value a module-level loop leaves bound is deleted after the loop's cell only when no later
+    cell reads it."""
+    loop = ("model.train()\nstate = None\nfor x in loader:\n    state = model(x, state)\n"
+            "    loss = state.sum()\n    loss.backward()\n    del loss")
+    path = tmp_path / "train.ipynb"
+    path.write_text(notebook(loop, "print('done')"))
+    assert graphfree_fix(str(path)).returncode == 0
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[1]["source"][-1] == "del state" and cells[2]["source"] == ["print('done')"]
+    path.write_text(notebook(loop, "print(state.shape)"))
+    out = graphfree_fix("--check", str(path)).stdout.decode()
+    assert "train.ipynb:cell 2:4:5: GF007 'state'" in out
+    assert "no autofix: 'state' is read after the loop" in out

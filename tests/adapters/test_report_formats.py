@@ -54,7 +54,7 @@ def test_sarif_2_1_0_with_rule_metadata(repo):
     assert log["version"] == "2.1.0"
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == ["GF001", "GF002", "GF003", "GF004", "GF005", "GF006"]
+    assert [r["id"] for r in rules] == ["GF001", "GF002", "GF003", "GF004", "GF005", "GF006", "GF007"]
     assert all(r["name"] and r["shortDescription"]["text"] and r["fullDescription"]["text"]
                for r in rules)
     results = run["results"]

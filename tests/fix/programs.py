@@ -293,6 +293,9 @@ class _Gen:
         if self.chance(0.3):
             e(ind, "i, x = 0, 0.25")
             self.block(ind, 1, False)
+        if module_level and self.third.random() < 0.5:  # bound before the loop: GF007 can fix
+            for g in self.third.sample(GRAPH, self.third.randrange(1, 3)):
+                e(ind, f"{g} = None")
         self.loop_header(ind)
         self.block(ind + 1, 2, True, n=self.r.randrange(2, 7))
         generator = not module_level and ind == 1 and self.chance(0.1)

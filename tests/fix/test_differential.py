@@ -374,3 +374,49 @@ def test_an_unused_output_beside_a_source_is_deleted():
             print(round(loss.item(), 4))
         """)
     assert ("GF004", "aux", True) in codes(r) and ("GF004", "validity", True) in codes(r)
+
+
+# ------------------------------------------------------------------ GF007: after a module-level loop
+def test_a_state_left_by_a_module_level_loop_is_deleted_after_it():
+    source, r = outcome("""
+        state = None
+        for x in [0.5, 1.0, 1.5]:
+            state = model(x) * 2 if state is None else model(x) + state.detach()
+            loss = state * 0.5
+            loss.backward()
+            del loss
+        print('done')
+        """)
+    assert codes(r) == [("GF007", "state", True)]
+    assert "\ndel state\nprint('done')" in r.new_source.decode()
+
+
+def test_no_del_after_the_loop_where_the_name_may_be_unbound_or_is_read_later():
+    _, r = outcome("""
+        for x in [0.5, 1.0]:
+            if x > 0.7:
+                print(round(float(state), 3))
+            state = model(x) + 1.0
+        print('after')
+        """)
+    assert not r.fixed and reasons(r) == {"state": "UNBOUND_AT_DEL"}
+    _, r = outcome("""
+        state = None
+        for x in [0.5, 1.0]:
+            state = model(x) + 1.0
+        print(round(float(state), 3))
+        """)
+    assert not r.fixed and reasons(r) == {"state": "READ_AFTER"}
+
+
+def test_a_later_loop_that_rebinds_the_name_first():
+    _, r = outcome("""
+        out = None
+        for x in [0.5, 1.0]:
+            out = model(x) + (out.detach() if out is not None else 0.0)
+        for x in [2.0]:
+            out = model(x)
+            out.backward()
+        """)
+    assert codes(r) == [("GF001", "out", True), ("GF007", "out", True)]
+    assert "\ndel out\nfor x in [2.0]:" in r.new_source.decode()

@@ -15,7 +15,8 @@ def test_fixture_findings():
         ("custom_function_ctx.py", 31, "GF001"), ("eval_loop_outside_no_grad.py", 20, "GF002"),
         ("loss_read_after_loop.py", 13, "GF001"), ("outputs_kept.py", 18, "GF004"),
         ("retain_graph_loop.py", 15, "GF003"), ("skipped_backward.py", 14, "GF002"),
-        ("stored_losses.py", 19, "GF006"), ("train_for_loop.py", 17, "GF004"),
+        ("state_outlives_loop.py", 15, "GF007"), ("stored_losses.py", 19, "GF006"),
+        ("train_for_loop.py", 17, "GF004"),
         ("train_for_loop.py", 18, "GF002")]
     assert got[("loss_read_after_loop.py", 13)].endswith("no autofix: 'loss' is read after the loop")
     assert all("no autofix" not in t for k, t in got.items() if k[0] != "loss_read_after_loop.py")
