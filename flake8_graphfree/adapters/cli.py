@@ -35,7 +35,8 @@ class FileReport:
 
     path: str
     error: Optional[str] = None
-    fixed: List[tuple] = field(default_factory=list)  # (line, col, code, (done, to do), message)
+    # (line, col, code, (done, to do), message, text edits or None)
+    fixed: List[tuple] = field(default_factory=list)
     unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason, name)
     changed: bool = False
     diff: str = ""
@@ -81,7 +82,9 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
     if notebook is not None:  # `cell N:L`, as Jupyter numbers cells and their lines
         where = lambda text, line: "cell %d:%d" % notebook.locate(text, line)  # noqa: E731
         old, new = result.source.decode("utf-8"), result.new_source.decode("utf-8")
-    report.fixed = [(where(old, f.line), f.col, f.code, f.fix_text, f.message) for f in result.fixed]
+    text_edits = {} if notebook is not None else result.text_edits  # a script's own lines only
+    report.fixed = [(where(old, f.line), f.col, f.code, f.fix_text, f.message, text_edits.get(id(f)))
+                    for f in result.fixed]
     report.unfixed = [(where(new, f.line), f.col, f.code, f.message, f.reason, f.name)
                       for f in result.unfixed]
     report.changed = result.changed
@@ -268,11 +271,12 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         changed += r.changed
         fixes += len(r.fixed)
         reasons.update(reason for _, _, _, _, reason, _ in r.unfixed)
-        per_code.update((code, True) for _, _, code, _, _ in r.fixed)
+        per_code.update((code, True) for _, _, code, _, _, _ in r.fixed)
         per_code.update((code, False) for _, _, code, _, _, _ in r.unfixed)
         if fmt != "text":
-            records.extend(Record(r.path, *_cell_line(line), col + 1, code, message, fix=todo)
-                           for line, col, code, (_, todo), message in r.fixed)
+            records.extend(Record(r.path, *_cell_line(line), col + 1, code, message, fix=todo,
+                                  text_edits=edits)
+                           for line, col, code, (_, todo), message, edits in r.fixed)
             records.extend(Record(r.path, *_cell_line(line), col + 1, code, message,
                                   reason=reason.text(name))
                            for line, col, code, message, reason, name in r.unfixed)
@@ -280,7 +284,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         if quiet:
             continue
         _clear(progress)
-        for line, col, code, (done, todo), _ in r.fixed:
+        for line, col, code, (done, todo), _, _ in r.fixed:
             what = f"fixed: {done}" if mode == "fix" else f"would {todo}"
             print(f"{r.path}:{line}:{col + 1}: {code} {what}", file=out)
         for line, col, code, message, _, _ in r.unfixed:

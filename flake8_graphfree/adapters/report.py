@@ -3,7 +3,8 @@
     json    a list of objects (path, line, column, code, message, fix or reason)
     github  GitHub Actions workflow commands: `::warning file=...,line=...,col=...::...`
     gitlab  GitLab Code Quality: a list of issues with a stable fingerprint
-    sarif   SARIF 2.1.0: one run, the rules' metadata, one result per finding
+    sarif   SARIF 2.1.0: one run, the rules' metadata, one result per finding; a pending fix of a
+            script as SARIF `fixes` (its replacements, in lines and columns of the file)
 
 Every finding appears: those with a pending (or applied) fix, and those left without one.
 """
@@ -31,6 +32,7 @@ class Record:
     message: str  # without the code
     fix: Optional[str] = None  # what the fix does ("insert 'del loss'"), if it has one
     reason: Optional[str] = None  # why there is no autofix, if it has none
+    text_edits: Optional[list] = None  # the fix as fix.TextEdit regions of the file, where known
 
 
 def render(fmt: str, records: List[Record], mode: str) -> str:
@@ -82,6 +84,18 @@ def _gitlab(r: Record) -> dict:
             "location": {"path": r.path, "lines": {"begin": r.line}}}
 
 
+def _sarif_fix(r: Record) -> dict:
+    """SARIF `fixes`: the finding's own edits as replacements of regions of the file as it is.
+    An end at column 1 of the line after the last is the end of the file."""
+    return {"description": {"text": r.fix},
+            "artifactChanges": [{
+                "artifactLocation": {"uri": r.path.replace("\\", "/")},
+                "replacements": [{
+                    "deletedRegion": {"startLine": e.start_line, "startColumn": e.start_col,
+                                      "endLine": e.end_line, "endColumn": e.end_col},
+                    "insertedContent": {"text": e.text}} for e in r.text_edits]}]}
+
+
 def _sarif(records: List[Record], mode: str) -> dict:
     from ..rules import RULES
 
@@ -106,6 +120,8 @@ def _sarif(records: List[Record], mode: str) -> dict:
         }
         if r.code in index:
             result["ruleIndex"] = index[r.code]
+        if r.text_edits and mode != "fix":  # a pending fix; an applied one is in the file already
+            result["fixes"] = [_sarif_fix(r)]
         results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

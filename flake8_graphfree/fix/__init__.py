@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from .. import might_have_findings
 from ..lint import analysis_mode, parse, parse_checked
@@ -21,6 +22,19 @@ class FixError(Exception):
     """The fixed text failed its own check; the file must be left as it was."""
 
 
+@dataclass(frozen=True)
+class TextEdit:
+    """One finding's fix as text: replace the region from (start_line, start_col) up to, not
+    including, (end_line, end_col) of the original file with `text` (1-based lines and columns,
+    columns in characters; an empty region is an insertion). SARIF's `fixes` are made of these."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    text: str
+
+
 @dataclass
 class FixResult:
     source: bytes
@@ -29,6 +43,10 @@ class FixResult:
     unfixed: List[Finding] = field(default_factory=list)
     encoding: str = "utf-8"
     skipped: Optional[str] = None  # why the text was not analysed, if it was not
+    # Each fixed finding's own edits against the original text (by id of the Finding), for those
+    # fixed in the first round; a finding a later round fixes has edits only against that round's
+    # text, and none here.
+    text_edits: Dict[int, List[TextEdit]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -60,11 +78,14 @@ def _fix(source: bytes, select) -> FixResult:
     found = _reported(module, tree, source, select, facts)
     fixed: List[Finding] = []
     new = source
-    for _ in range(ROUNDS):
+    original, text_edits = module, {}
+    for round_ in range(ROUNDS):
         todo = [f for f in found if f.fixable]
         if not todo:
             break
         fixed += todo
+        if round_ == 0:
+            text_edits = {id(f): _text_edits(original, apply_edits(original, f.edits)) for f in todo}
         module = apply_edits(module, [e for f in todo for e in f.edits])
         new = module.bytes
         try:
@@ -75,7 +96,24 @@ def _fix(source: bytes, select) -> FixResult:
         found = _reported(module, tree, new, select)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
-    return FixResult(source, _final_newline(source, new), fixed, found, module.encoding)
+    return FixResult(source, _final_newline(source, new), fixed, found, module.encoding,
+                     text_edits=text_edits)
+
+
+def _text_edits(before, after) -> List[TextEdit]:
+    """The line changes between two versions of a module, as regions of the first."""
+    old = before.code.splitlines(keepends=True)
+    new = after.code.splitlines(keepends=True)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        text = "".join(new[j1:j2])
+        if i1 < len(old):  # whole lines i1..i2-1 replaced: up to the start of line i2
+            out.append(TextEdit(i1 + 1, 1, i2 + 1, 1, text))
+        else:  # appended after the last line, which ends with a line break (LibCST keeps one)
+            out.append(TextEdit(len(old) + 1, 1, len(old) + 1, 1, text))
+    return out
 
 
 def _final_newline(source: bytes, new: bytes) -> bytes:

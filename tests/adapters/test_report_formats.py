@@ -75,3 +75,38 @@ def test_statistics_beside_a_report_count_every_finding(repo):
                            cwd=repo)
     assert json.loads(result.stdout)  # the report alone on stdout
     assert "2 GF001 loss-kept-after-backward (1 to fix, 1 without autofix)" in result.stderr.decode()
+
+
+def apply_sarif_fixes(text: str, results) -> str:
+    """Apply SARIF replacements (1-based lines and columns; the regions do not overlap)."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    offset = lambda ln, col: starts[ln - 1] + col - 1  # noqa: E731
+    edits = [(offset(d["startLine"], d["startColumn"]), offset(d["endLine"], d["endColumn"]),
+              rep["insertedContent"]["text"])
+             for result in results for fix in result.get("fixes", ())
+             for change in fix["artifactChanges"] for rep in change["replacements"]
+             for d in [rep["deletedRegion"]]]
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def test_sarif_fixes_give_what_graphfree_fix_writes(tmp_path):
+    source = ("import torch\nmodel.train()\nhistory = []\n"
+              "for x in loader:\n    out = model(x)\n    loss = crit(out, x)\n    loss.backward()\n"
+              "    history.append(crit(out, x) * 2)\n"
+              "print(len(history))\n"
+              "state = None\n"  # GF007's del goes at the end of the file
+              "for x in loader:\n    state = model(x, state)\n    total = state.sum()\n"
+              "    total.backward()\n")
+    path = tmp_path / "t.py"
+    path.write_text(source)
+    log = json.loads(graphfree_fix("--check", "--output-format", "sarif", "t.py",
+                                   cwd=tmp_path).stdout)
+    results = log["runs"][0]["results"]
+    assert {r["ruleId"] for r in results if "fixes" in r} >= {"GF001", "GF004", "GF006", "GF007"}
+    assert graphfree_fix("t.py", cwd=tmp_path).returncode == 0
+    assert apply_sarif_fixes(source, results) == path.read_text()
