@@ -43,8 +43,9 @@ class FileReport:
     skipped: Optional[str] = None  # why it was not analysed (--verbose)
 
 
-def process(path: str, mode: str, settings: Settings) -> FileReport:
-    """Read, fix and (in fix mode) write one file. Runs in a worker process when -j > 1."""
+def process(path: str, mode: str, settings: Settings, text_edits: bool = False) -> FileReport:
+    """Read, fix and (in fix mode) write one file. Runs in a worker process when -j > 1.
+    `text_edits`: also give each fix as regions of the file (for SARIF)."""
     from ..fix import FixError, fix_source
     from ..lint import SourceError
 
@@ -64,7 +65,7 @@ def process(path: str, mode: str, settings: Settings) -> FileReport:
             notebook = read_notebook(source)
             result = fix_source(notebook.text.encode("utf-8"), settings.selected)
         else:
-            result = fix_source(source, settings.selected)
+            result = fix_source(source, settings.selected, with_text_edits=text_edits)
     except NotebookError as e:
         report.error = str(e)
         return report
@@ -254,7 +255,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     reasons: Counter = Counter()
     per_code: Counter = Counter()  # (code, fixable) -> findings
     records: List[Record] = []
-    work = partial(process, mode=mode, settings=settings)
+    work = partial(process, mode=mode, settings=settings, text_edits=fmt == "sarif")
     for done, r in enumerate(run(files, work, jobs), 1):
         if progress:
             sys.stderr.write(f"\r{done}/{len(files)} files")

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
+import libcst as cst
+
 from .. import might_have_findings
 from ..lint import analysis_mode, parse, parse_checked
 from ..lint import findings as lint_findings
@@ -53,22 +55,23 @@ class FixResult:
         return self.new_source != self.source
 
 
-def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None) -> FixResult:
+def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None,
+               with_text_edits: bool = False) -> FixResult:
     """Apply every safe fix of the `selected` codes (default: all) that noqa does not silence.
-    `unfixed` are the findings left in the fixed text. Raises lint.SourceError on input that
-    cannot be analysed, and FixError if the result does not re-parse or still has a fixable
-    finding."""
+    `unfixed` are the findings left in the fixed text; `with_text_edits` also gives each fix as
+    regions of the text (SARIF's `fixes`). Raises lint.SourceError on input that cannot be
+    analysed, and FixError if the result does not re-parse or still has a fixable finding."""
     if not might_have_findings(source):
         return FixResult(source, source, skipped=NO_CALL)
     with analysis_mode():
-        return _fix(source, selected)
+        return _fix(source, selected, with_text_edits)
 
 
 NO_CALL = "no call a finding needs (backward, autograd.grad, a loss scaler, .eval, load_state_dict)"
 ROUNDS = 3  # one fix can make another possible (a clash between loops resolved, a graph unmasked)
 
 
-def _fix(source: bytes, select) -> FixResult:
+def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
     """Fix, re-analyse the text as written, and fix again until nothing fixable is left. What is
     left (`unfixed`) is what the fixed file reports: a finding can appear when a `.detach()`
     stops another holder from masking it."""
@@ -78,14 +81,15 @@ def _fix(source: bytes, select) -> FixResult:
     found = _reported(module, tree, source, select, facts)
     fixed: List[Finding] = []
     new = source
-    original, text_edits = module, {}
+    original: cst.Module = module
+    text_edits: Dict[int, List[TextEdit]] = {}
     for round_ in range(ROUNDS):
         todo = [f for f in found if f.fixable]
         if not todo:
             break
         fixed += todo
-        if round_ == 0:
-            text_edits = {id(f): _text_edits(original, apply_edits(original, f.edits)) for f in todo}
+        if round_ == 0 and with_text_edits:
+            text_edits = _text_edits(original, todo)
         module = apply_edits(module, [e for f in todo for e in f.edits])
         new = module.bytes
         try:
@@ -100,19 +104,34 @@ def _fix(source: bytes, select) -> FixResult:
                      text_edits=text_edits)
 
 
-def _text_edits(before, after) -> List[TextEdit]:
-    """The line changes between two versions of a module, as regions of the first."""
-    old = before.code.splitlines(keepends=True)
-    new = after.code.splitlines(keepends=True)
-    out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if op == "equal":
-            continue
-        text = "".join(new[j1:j2])
-        if i1 < len(old):  # whole lines i1..i2-1 replaced: up to the start of line i2
-            out.append(TextEdit(i1 + 1, 1, i2 + 1, 1, text))
-        else:  # appended after the last line, which ends with a line break (LibCST keeps one)
-            out.append(TextEdit(len(old) + 1, 1, len(old) + 1, 1, text))
+def _text_edits(module, findings) -> Dict[int, List[TextEdit]]:
+    """Each finding's own edits as regions of the module's text. Only the module-level statements
+    a finding edits are rebuilt and compared, line by line, so this stays linear in the file."""
+    first_line, line = {}, 1 + sum(module.code_for_node(e).count("\n") for e in module.header)
+    for stmt in module.body:
+        first_line[id(stmt)] = line  # where its leading comments and blank lines begin
+        line += module.code_for_node(stmt).count("\n")
+    end = line  # where the footer begins: the end of the file, for code
+    out: Dict[int, List[TextEdit]] = {}
+    for f in findings:
+        edits: List[TextEdit] = []
+        for top in {id(e.top): e.top for e in f.edits}.values():
+            mine = [e for e in f.edits if e.top is top]
+            if top is module:  # a `del` between module-level statements (after a loop)
+                for e in mine:
+                    at = first_line[id(module.body[e.line])] if e.line < len(module.body) else end
+                    text = f"del {', '.join(e.names)}{module.default_newline}"
+                    edits.append(TextEdit(at, 1, at, 1, text))
+                continue
+            alone = cst.Module(body=[top], header=[], footer=[])
+            old = alone.code.splitlines(keepends=True)
+            new = apply_edits(alone, mine).code.splitlines(keepends=True)
+            base = first_line[id(top)]
+            for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new,
+                                                              autojunk=False).get_opcodes():
+                if op != "equal":  # lines i1..i2-1 of the statement, up to the start of line i2
+                    edits.append(TextEdit(base + i1, 1, base + i2, 1, "".join(new[j1:j2])))
+        out[id(f)] = edits
     return out
 
 
