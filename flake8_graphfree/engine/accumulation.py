@@ -210,12 +210,12 @@ def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carry
         return [], reason
     if holder in _parameters(scope):
         return [], NoFix.HOLDER_ESCAPES
-    for n in scope.nodes:
-        if holder in n.bound and n is not node and _accumulation(n) is None:
+    for n in map(scope.nodes.__getitem__, scope.binders(holder)):
+        if n is not node and _accumulation(n) is None:
             if not (isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and _fresh(bound_value(n, holder))):
                 return [], NoFix.HOLDER_ESCAPES
-    for n in scope.nodes:
-        if n is node or holder not in n.uses:
+    for n in map(scope.nodes.__getitem__, scope.readers(holder)):
+        if n is node:
             continue
         hit = _accumulation(n) or _store(n)
         if hit is not None and hit[0].value == holder:

@@ -76,6 +76,13 @@ class Loop:
     def contains(self, node: Node) -> bool:
         return self.body_start <= node.id < self.body_end
 
+    @property
+    def outermost(self) -> "Loop":
+        loop = self
+        while loop.parent is not None:
+            loop = loop.parent
+        return loop
+
     def in_else(self, node: Node) -> bool:
         return self.else_start <= node.id < self.else_end
 
@@ -98,6 +105,12 @@ class Scope:
         self._returned = None  # and its returned()
         self._reach: Dict[tuple, dict] = {}  # flow.reaching's plain answers, computed once
         self._reads: Optional[Set[str]] = None
+        self._readers: Optional[Dict[str, List[int]]] = None
+        self._binders: Dict[str, List[int]] = {}
+        self._slots_at: Optional[Dict[tuple, List[Node]]] = None
+        self._preds: Optional[List[List[Node]]] = None
+        self._within: Optional[Dict[int, List[Loop]]] = None
+        self._live: Dict[object, Set[int]] = {}
 
     @property
     def reads(self) -> Set[str]:
@@ -105,6 +118,76 @@ class Scope:
         if self._reads is None:
             self._reads = set().union(*(n.uses for n in self.nodes))
         return self._reads
+
+    def readers(self, name: str) -> List[int]:
+        """Ids, in order, of the nodes that read (or delete) `name` (computed once per scope)."""
+        if self._readers is None:
+            self._readers, self._binders = {}, {}
+            for n in self.nodes:
+                for used in n.uses:
+                    self._readers.setdefault(used, []).append(n.id)
+                for bound in n.bound:
+                    self._binders.setdefault(bound, []).append(n.id)
+        return self._readers.get(name, [])
+
+    def binders(self, name: str) -> List[int]:
+        """Ids, in order, of the nodes that bind `name` on every evaluation."""
+        self.readers(name)
+        return self._binders.get(name, [])
+
+    def loops_within(self, loop: Loop) -> List[Loop]:
+        """The loops nested in `loop`, at any depth (computed once per scope)."""
+        if self._within is None:
+            self._within = {}
+            for inner in self.loops:
+                outer = inner.parent
+                while outer is not None:
+                    self._within.setdefault(id(outer), []).append(inner)
+                    outer = outer.parent
+        return self._within.get(id(loop), [])
+
+    def live(self, name: str) -> Set[int]:
+        """Ids of the nodes from which a path (exceptions included) reads or deletes `name` before
+        rebinding it: where flow.first_read would find something. Once per name, backwards from
+        the readers, so asking it at every loop of a long module stays linear."""
+        found = self._live.get(name)
+        if found is None:
+            found = self._live[name] = self.reaching_before_rebinding(name, self.readers(name))
+        return found
+
+    def live_to(self, name: str, slot: int) -> Set[int]:
+        """Ids of the nodes from which `slot` is reached before `name` is rebound (once per slot):
+        where a `del name` to be inserted there would be met."""
+        found = self._live.get((name, slot))
+        if found is None:
+            found = self._live[(name, slot)] = self.reaching_before_rebinding(name, [slot])
+        return found
+
+    def reaching_before_rebinding(self, name: str, targets) -> Set[int]:
+        """Ids of the nodes from which a path reaches one of `targets` (ids) without binding or
+        deleting `name` on the way: a backward walk from the targets."""
+        if self._preds is None:
+            self._preds = [[] for _ in self.nodes]
+            for n in self.nodes:
+                for m in n.succ + n.exc:
+                    self._preds[m.id].append(n)
+        found = set(targets)
+        stack = list(found)
+        while stack:
+            for p in self._preds[stack.pop()]:
+                if p.id not in found and name not in p.bound and name not in p.dels:
+                    found.add(p.id)
+                    stack.append(p.id)
+        return found
+
+    def slots_at(self, container, index: int) -> List[Node]:
+        """Every slot at one place of the source: one, or one per copy of a `finally:` block."""
+        if self._slots_at is None:
+            self._slots_at = {}
+            for n in self.nodes:
+                if n.kind == "slot":
+                    self._slots_at.setdefault((id(n.block.container), n.index), []).append(n)
+        return self._slots_at.get((id(container), index), [])
 
     @property
     def is_module(self) -> bool:

@@ -106,11 +106,18 @@ def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> Fr
 
 
 def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[Node], bool]] = None,
-               exceptions: bool = True, deleted_at: FrozenSet[int] = frozenset()) -> Optional[Node]:
+               exceptions: bool = True, deleted_at: FrozenSet[int] = frozenset(),
+               scope: Optional[Scope] = None) -> Optional[Node]:
     """The first node found that reads or deletes `name` before rebinding it, from `starts`.
-    `deleted_at`: slots where a `del name` is to be inserted (a `del` reads the name too)."""
+    `deleted_at`: slots where a `del name` is to be inserted (a `del` reads the name too).
+    With `scope`, a search that meets no reader is answered from the scope's liveness of the
+    name, without a walk (the walk still finds which reader, where there is one)."""
+    starts = list(starts)
+    if scope is not None and within is None and exceptions and not _may_read(scope, starts, name,
+                                                                             deleted_at):
+        return None
     seen = set()
-    stack = list(starts)
+    stack = starts
     while stack:
         n = stack.pop()
         if n.id in seen or (within is not None and not within(n)):
@@ -124,6 +131,15 @@ def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[
         if exceptions:
             stack.extend(n.exc)
     return None
+
+
+def _may_read(scope: Scope, starts, name: str, deleted_at: FrozenSet[int]) -> bool:
+    """Whether a walk from `starts` can meet a reader of `name` or one of the `deleted_at` slots,
+    from backward closures the scope computes once per name and per slot."""
+    live = scope.live(name)
+    if any(n.id in live for n in starts):
+        return True
+    return any(n.id in scope.live_to(name, slot) for slot in deleted_at for n in starts)
 
 
 def survives(start: Node, name: str, loop: Loop) -> bool:

@@ -430,8 +430,8 @@ def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple
     y)`). Bindings in nested loops count; a nested loop's target is followed to what the loop
     iterates over (`for f1, f2 in zip(features, ...)` reaches `features`) but is not a source
     itself: it only points into that value."""
-    nested = {id(inner.target): inner for inner in scope.loops
-              if inner is not loop and inner.target is not None and loop.contains(inner.target)}
+    nested = {id(inner.target): inner for inner in scope.loops_within(loop)
+              if inner.target is not None}
     evidence = scope.module.evidence if scope.module is not None else Evidence()
     found: List[tuple] = []
     seen: Set[tuple] = set()

@@ -84,7 +84,7 @@ def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
     for s in slots:
         if state[s.id] is not None and not is_bound(state[s.id]):  # None: a copy never run
             raise _NoFix(NoFix.UNBOUND_AT_DEL)
-        read = first_read(s.succ + s.exc, name, deleted_at=others)
+        read = first_read(s.succ + s.exc, name, deleted_at=others, scope=scope)
         if read is not None:
             raise _NoFix(NoFix.OTHER_LOOP if read.id in others else _read_reason(loop, read))
     # The same question that found the retention (flow.survives), asked from where it was found
@@ -111,11 +111,12 @@ def _reachable(starts: List[Node], loop: Loop) -> FrozenSet[int]:
 def reconcile(retentions) -> None:
     """Where fixes of several loops of one scope delete the same name, check each against the
     others' `del`s (a `del` inside an inner loop leaves the name unbound for an outer loop's `del`
-    after it). A fix that clashes is dropped, with the reason, until the rest agree."""
+    after it). A fix that clashes is dropped, with the reason, until the rest agree. Only loops in
+    one nest can clash: a loop's `del` is planned where its own iteration bound the name."""
     groups: dict = {}
     for r in retentions:
         if r.slots is not None:
-            groups.setdefault((id(r.scope), r.name), []).append(r)
+            groups.setdefault((id(r.scope), r.name, id(r.loop.outermost)), []).append(r)
     for group in groups.values():
         changed = len(group) > 1
         while changed:
@@ -173,9 +174,9 @@ def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
 
 def _twins(scope: Scope, slots: List[Node]) -> List[Node]:
     """The slots, and every other slot at the same place of the source (copies of a finally)."""
-    places = {(id(s.block.container), s.index) for s in slots}
-    return [n for n in scope.nodes
-            if n.kind == "slot" and (id(n.block.container), n.index) in places]
+    places = {(id(s.block.container), s.index): s for s in slots}
+    return sorted({t for s in places.values() for t in scope.slots_at(s.block.container, s.index)},
+                  key=lambda n: n.id)
 
 
 def _slot_before(scope: Scope, n: Node) -> Node:

@@ -8,6 +8,7 @@ report), the backward calls involved, and the fix plan (slots for `del`) or why 
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -91,14 +92,20 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
             found.extend(loop_accumulations(scope, loop, carrying))
             if scope.is_module and loop.parent is None:
                 outer.append((scope, loop, targets, carrying))
+    reported: Dict[int, Set[str]] = {}  # names reported in each module-level loop, nested ones too
+    for f in found:
+        reported.setdefault(id(f.loop.outermost), set()).add(f.name)
     for scope, loop, targets, carrying in outer:
-        found.extend(loop_outliving(scope, loop, targets, carrying, found))
+        found.extend(loop_outliving(scope, loop, targets, carrying, reported.get(id(loop), set())))
     found = _merge_copies(found)
     retentions = [f for f in found if isinstance(f, Retention)]
     after = [r for r in retentions if r.kind in OUTLIVING]
     reconcile([r for r in retentions if r.kind not in OUTLIVING])
-    for r in after:  # a `del` after one loop and another inside a later one would not be checked
-        if r.slots is not None and any(o.name == r.name and o.slots for o in retentions if o is not r):
+    # A `del` after one loop and another after, or inside, a later one are not checked together
+    # (the first can leave the name unbound for the second): such a GF007 gets no fix.
+    dels = Counter((id(o.scope), o.name) for o in retentions if o.slots)
+    for r in after:
+        if r.slots is not None and dels[(id(r.scope), r.name)] > 1:
             r.slots, r.no_fix_reason = None, NoFix.OTHER_LOOP
     return found
 
@@ -210,14 +217,13 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
     return out
 
 
-def loop_outliving(scope: Scope, loop: Loop, targets, carrying, found: list) -> List[Retention]:
+def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[str]) -> List[Retention]:
     """GF007: a module-level loop (a script's, a notebook's) leaves its last values bound for as
     long as the module lives (a notebook's kernel): forward outputs a loss was computed from keep
     their storage, and a graph no backward went through keeps all of it. A loss after its backward
     keeps nodes and a scalar, and is not reported; nor is a name the loop's own findings report,
     whose fix deletes it in the body. The fix is `del name` after the loop, only where the name is
     bound on every path there and nothing later in the module reads it."""
-    reported = {f.name for f in found if _outermost(f.loop) is loop}
     body = scope.nodes[loop.body_start:loop.body_end]
     leaving: Set[str] = set()
     for n in body:  # the state on every way out of an iteration: the next test, a `break`
@@ -237,7 +243,7 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, found: list) -> 
             continue  # beside a backwarded loss, or computed from its graph: backward went through
         else:
             kind = FactKind.OUTLIVES_GRAPH
-        later = first_read([slot], name) if slot is not None else None
+        later = first_read([slot], name, scope=scope) if slot is not None else None
         if later is not None and name in later.dels:
             continue  # deleted after the loop already
         reason = safety(scope, name)
@@ -251,12 +257,6 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, found: list) -> 
         out.append(Retention(scope, loop, name, binding, [], None if reason else [slot], reason,
                              True, kind, starts=[last]))
     return out
-
-
-def _outermost(loop: Loop) -> Loop:
-    while loop.parent is not None:
-        loop = loop.parent
-    return loop
 
 
 def _merge_copies(found: list) -> list:
