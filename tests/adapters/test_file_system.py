@@ -74,8 +74,8 @@ def test_a_file_edited_during_the_run_is_not_overwritten(tmp_path, monkeypatch, 
     path.write_bytes(SEED)
     real_fix = fix.fix_source
 
-    def fix_while_the_user_saves(source, selected=None):
-        result = real_fix(source, selected)
+    def fix_while_the_user_saves(source, selected=None, **options):
+        result = real_fix(source, selected, **options)
         path.write_bytes(SEED + b"# saved meanwhile\n")
         return result
 
