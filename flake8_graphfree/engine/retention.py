@@ -305,8 +305,10 @@ def backward_targets(scope: Scope, loop: Loop) -> Dict[str, List[Tuple[Node, Bac
 
 
 def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:
-    """GF001/GF002/GF003: backward targets still bound when the loop goes round."""
+    """GF001/GF002/GF003: backward targets still bound when the loop goes round (GF004 where the
+    backward ran on a reduction of forward outputs)."""
     out = []
+    evidence = scope.module.evidence if scope.module else None
     for name, calls in targets.items():
         if read_next_iteration(name, loop) is not None:
             continue  # a loop-carried use: the next iteration reads the value on purpose
@@ -337,9 +339,32 @@ def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retenti
         skips = bypasses(binding, name, loop, through=_backwarding(scope, loop, name, calls))
         freed = any(b.retain_graph for b in used) and _freed_later(
             scope, loop, name, binding, targets, carrying)
-        out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips,
+        kind = FactKind.TARGET
+        if not skips and not any(b.retain_graph for b in used) and all(
+                _reduced(b, name) for b in used) and not _loss_term(binding, name, evidence):
+            kind = FactKind.SOURCE  # `output = model(x); output.sum().backward()`: the outputs
+        out.append(Retention(scope, loop, name, name_node, used, slots, reason, skips, kind,
                              starts=starts, freed_later=freed))
     return out
+
+
+def _reduced(b: BackwardCall, name: str) -> bool:
+    """The backward runs on something computed from `name`, not on `name` itself
+    (`output.sum().backward()`, `outputs.loss.backward()`): `name` holds forward outputs."""
+    func = b.call.func
+    tensor = func.value if isinstance(func, cst.Attribute) and name in b.receiver_names else (
+        b.call.args[0].value if b.call.args else None)
+    if isinstance(tensor, cst.Call) and isinstance(tensor.func, cst.Attribute) and (
+            tensor.func.attr.value in REDUCTIONS):
+        tensor = tensor.func.value  # `output.sum()`, `out.logits.mean()`
+    elif not isinstance(tensor, cst.Attribute):
+        return False  # the name itself, or a sum of losses (`(mse + 0.1 * reg).backward()`)
+    while isinstance(tensor, (cst.Attribute, cst.Subscript)):
+        tensor = tensor.value
+    return isinstance(tensor, cst.Name) and tensor.value == name
+
+
+REDUCTIONS = frozenset({"sum", "mean", "norm", "prod", "amax", "amin", "logsumexp", "std", "var"})
 
 
 def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets, outs) -> bool:

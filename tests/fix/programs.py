@@ -91,6 +91,8 @@ class _Gen:
             self.emit(ind, self.pick([f"{g}.backward()", f"{g}.backward(retain_graph=True)",
                                       f"scaler.scale({g}).backward()", f"({g} + {u}).backward()",
                                       f"({g} * 0.5).backward()"]))
+            if self.third.random() < 0.1:  # on a reduction of the value: outputs, for GF004
+                self.lines[-1] = "    " * ind + f"{g}.sum().backward()"
             if self.extra.random() < 0.1:
                 self.lines[-1] = "    " * ind + "state.loss.backward()"
             elif self.extra.random() < 0.1:  # a backward that returns the gradients

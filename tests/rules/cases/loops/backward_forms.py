@@ -106,3 +106,24 @@ def distributed_autograd(model, loader, opt):
             loss = model(x)  # GF001: add 'del loss'
             dist_autograd.backward(context_id, [loss])
             opt.step(context_id)
+
+
+def backward_on_a_reduction_of_outputs(model, loader, opt):  # pytorch/examples' tensor parallel
+    for inp in loader:
+        output = model(inp)  # GF004: add 'del output'
+        output.sum().backward()
+        opt.step()
+
+
+def backward_on_an_output_object_field(model, loader, opt):  # `outputs.loss.backward()`
+    for batch in loader:
+        outputs = model(**batch)  # GF004: add 'del outputs'
+        outputs.loss.backward()
+        opt.step()
+
+
+def backward_on_a_gathered_loss(model, loader, opt):  # DataParallel: one loss per device
+    for batch in loader:
+        loss = model(batch)  # GF001: add 'del loss'
+        loss.mean().backward()
+        opt.step()
