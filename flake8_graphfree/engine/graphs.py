@@ -101,6 +101,9 @@ class Summary(NamedTuple):
     always: bool  # returns a graph-carrying value whatever it is given
     forwards: Tuple[int, ...]  # or when the argument at one of these positions is a module
     passes: Tuple[int, ...] = ()  # or carries a graph (`def compute_kl(mu): return mu.pow(2).mean()`)
+    # Where every return is a tuple display of one length (`return net.int2char[c], h`), the
+    # summary of each element, for `char, h = predict(net, c, h)`.
+    elements: Optional[Tuple["Summary", ...]] = None
 
 
 NO_GRAPH = Summary(False, ())
@@ -122,10 +125,16 @@ class Helpers:
                     self.defs.setdefault(d.name.value, []).append(d)
         self._memo: Dict[str, Summary] = {}
 
-    def returns_graph(self, callee: str, call: cst.Call, evidence, carrying=frozenset()) -> bool:
+    def returns_graph(self, callee: str, call: cst.Call, evidence, carrying=frozenset(),
+                      element: Optional[Tuple[int, int]] = None) -> bool:
+        """Whether the call gives a graph; with `element` (position, length), whether that element
+        of the tuple it returns does."""
         if callee not in self.defs:
             return False
         summary = self.summary(callee, evidence)
+        if element is not None and summary.elements is not None and (
+                len(summary.elements) == element[1]):
+            summary = summary.elements[element[0]]
         if summary.always:
             return True
         args = [a for a in call.args if a.keyword is None and not a.star]
@@ -150,9 +159,10 @@ class Helpers:
             self._memo[name] = NO_GRAPH  # a recursive call returns no graph
             # A name defined more than once (a method in several classes): only what all agree on.
             found = [_summarise(d, evidence) for d in self.defs[name]]
-            self._memo[name] = Summary(all(s.always for s in found), *(tuple(sorted(
-                set.intersection(*(set(getattr(s, part)) for s in found))))
-                for part in ("forwards", "passes")))
+            self._memo[name] = found[0] if len(found) == 1 else Summary(
+                all(s.always for s in found), *(tuple(sorted(
+                    set.intersection(*(set(getattr(s, part)) for s in found))))
+                    for part in ("forwards", "passes")))
         return self._memo[name]
 
 
@@ -182,7 +192,7 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
                     inner_off = inner_off if mode is None else not mode
             stack.extend((b, inner_off) for b in sub_blocks(stmt))
 
-    def returns_carrying(ev, given=frozenset()) -> bool:
+    def returns_carrying(ev, given=frozenset(), values=None) -> bool:
         carrying: Set[str] = set(given)
         for _ in range(len(assigns) + 1):  # to a fixpoint: each round adds a name or stops
             before = len(carrying)
@@ -191,13 +201,23 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
                     carrying |= names
             if len(carrying) == before:
                 break
-        return any(carries(v, carrying, ev) for v in returns)
+        return any(carries(v, carrying, ev) for v in (returns if values is None else values))
 
-    if returns_carrying(evidence):
-        return Summary(True, ())
-    forwards = tuple(i for i, p in enumerate(params) if returns_carrying(_Extra(evidence, p)))
-    passes = tuple(i for i, p in enumerate(params) if returns_carrying(evidence, {p}))
-    return Summary(False, forwards, passes)
+    def summarise(values) -> Summary:
+        if returns_carrying(evidence, values=values):
+            return Summary(True, ())
+        forwards = tuple(i for i, p in enumerate(params)
+                         if returns_carrying(_Extra(evidence, p), values=values))
+        passes = tuple(i for i, p in enumerate(params) if returns_carrying(evidence, {p}, values))
+        return Summary(False, forwards, passes)
+
+    whole = summarise(returns)
+    sizes = {len(v.elements) if isinstance(v, cst.Tuple) and not any(
+        isinstance(e, cst.StarredElement) for e in v.elements) else -1 for v in returns}
+    if len(sizes) == 1 and min(sizes) > 1:
+        whole = whole._replace(elements=tuple(summarise([v.elements[i].value for v in returns])
+                                              for i in range(min(sizes))))
+    return whole
 
 
 class _Extra:
@@ -377,13 +397,25 @@ class Carrying:
             value = bound_value(n, name)
             if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
                 cur.discard(name)
-            elif carries(value, cur, self.evidence) or name in cur and (
+            elif _carries_bound(n, name, value, cur, self.evidence) or name in cur and (
                     isinstance(n.cst, cst.AugAssign) or _transforms(value, name)) or (
                     name in self.backwarded and isinstance(value, cst.Call) and not _severing(value)):
                 cur.add(name)
             else:
                 cur.discard(name)
         return frozenset(cur - n.dels)
+
+
+def _carries_bound(node: Node, name: str, value, carrying, evidence) -> bool:
+    """Whether the value `name` gets here carries a graph; for `a, b = helper(x)`, the element it
+    gets of what the module's own helper returns."""
+    found = _position(node, name) if isinstance(value, cst.Call) else None
+    helpers = getattr(evidence, "helpers", None)
+    if found is not None and helpers is not None and not _severing(value):
+        callee = direct_callee(value.func)
+        if callee is not None and callee in helpers.defs and callee not in evidence.modules:
+            return helpers.returns_graph(callee, value, evidence, carrying, found[1:])
+    return carries(value, carrying, evidence)
 
 
 def _transforms(value, name: str) -> bool:

@@ -235,3 +235,16 @@ def fit_one_cycle(model, loader, opt):  # the losses of a training step kept for
         loss.backward()
         opt.step()
     return torch.stack(train_losses).mean().item()
+
+
+def predict_char(net, char, h):
+    out, h = net(char, h)
+    return net.int2char[int(out.argmax())], h
+
+
+def sample(net, prime):  # Udacity's char-rnn: only the hidden state of the pair carries a graph
+    net.eval()
+    h = net.init_hidden(1)
+    for ch in prime:
+        char, h = predict_char(net, ch, h)
+        print(char)
