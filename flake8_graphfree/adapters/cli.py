@@ -16,7 +16,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Iterable, List, Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from .. import __version__
 from ..errors import failure_reason
@@ -26,7 +26,35 @@ from .notebook import NotebookError
 from .notebook import read as read_notebook
 from .report import FORMATS, Record, render
 
+if TYPE_CHECKING:  # the engine (and LibCST) load only when a file is analysed
+    from ..engine.facts import NoFix
+
 PROGRESS_MIN_FILES = 300
+
+
+@dataclass
+class Item:
+    """One finding of one file, fixed (`fix` set) or left without a fix (`reason` set)."""
+
+    cell: Optional[int]  # a notebook's cell (1-based, as Jupyter shows it); None for a script
+    line: int  # 1-based, in the cell for a notebook
+    col: int  # 0-based
+    code: str
+    message: str
+    fix: Optional[Tuple[str, str]] = None  # what the fix did, what it would do
+    reason: Optional["NoFix"] = None
+    name: str = ""
+    text_edits: Optional[list] = None  # the fix as regions of the file (SARIF), where known
+
+    @property
+    def where(self) -> str:
+        return f"{self.line}" if self.cell is None else f"cell {self.cell}:{self.line}"
+
+    def record(self, path: str) -> Record:
+        return Record(path, self.cell, self.line, self.col + 1, self.code, self.message,
+                      fix=self.fix[1] if self.fix else None,
+                      reason=self.reason.text(self.name) if self.reason else None,
+                      text_edits=self.text_edits)
 
 
 @dataclass
@@ -35,9 +63,8 @@ class FileReport:
 
     path: str
     error: Optional[str] = None
-    # (line, col, code, (done, to do), message, text edits or None)
-    fixed: List[tuple] = field(default_factory=list)
-    unfixed: List[tuple] = field(default_factory=list)  # (line, col, code, message, reason, name)
+    fixed: List[Item] = field(default_factory=list)
+    unfixed: List[Item] = field(default_factory=list)
     changed: bool = False
     diff: str = ""
     skipped: Optional[str] = None  # why it was not analysed (--verbose)
@@ -78,16 +105,16 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
     except Exception as e:  # noqa: BLE001 - one line, never a traceback; the run goes on
         report.error = failure_reason(e)
         return report
-    where = lambda text, line: line  # noqa: E731 - a script's lines are its own
+    where = lambda text, line: (None, line)  # noqa: E731 - a script's lines are its own
     old = new = ""
-    if notebook is not None:  # `cell N:L`, as Jupyter numbers cells and their lines
-        where = lambda text, line: "cell %d:%d" % notebook.locate(text, line)  # noqa: E731
+    if notebook is not None:  # cell N, line L, as Jupyter numbers cells and their lines
+        where = notebook.locate  # noqa: E731
         old, new = result.source.decode("utf-8"), result.new_source.decode("utf-8")
     text_edits = {} if notebook is not None else result.text_edits  # a script's own lines only
-    report.fixed = [(where(old, f.line), f.col, f.code, f.fix_text, f.message, text_edits.get(id(f)))
-                    for f in result.fixed]
-    report.unfixed = [(where(new, f.line), f.col, f.code, f.message, f.reason, f.name)
-                      for f in result.unfixed]
+    report.fixed = [Item(*where(old, f.line), f.col, f.code, f.message, fix=f.fix_text,
+                         text_edits=text_edits.get(id(f))) for f in result.fixed]
+    report.unfixed = [Item(*where(new, f.line), f.col, f.code, f.message, reason=f.reason,
+                           name=f.name) for f in result.unfixed]
     report.changed = result.changed
     report.skipped = result.skipped
     if notebook is not None and result.changed:
@@ -271,25 +298,20 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
             print(f"{r.path}: skipped: {r.skipped}", file=sys.stderr)
         changed += r.changed
         fixes += len(r.fixed)
-        reasons.update(reason for _, _, _, _, reason, _ in r.unfixed)
-        per_code.update((code, True) for _, _, code, _, _, _ in r.fixed)
-        per_code.update((code, False) for _, _, code, _, _, _ in r.unfixed)
+        reasons.update(i.reason for i in r.unfixed)
+        per_code.update((i.code, True) for i in r.fixed)
+        per_code.update((i.code, False) for i in r.unfixed)
         if fmt != "text":
-            records.extend(Record(r.path, *_cell_line(line), col + 1, code, message, fix=todo,
-                                  text_edits=edits)
-                           for line, col, code, (_, todo), message, edits in r.fixed)
-            records.extend(Record(r.path, *_cell_line(line), col + 1, code, message,
-                                  reason=reason.text(name))
-                           for line, col, code, message, reason, name in r.unfixed)
+            records.extend(i.record(r.path) for i in r.fixed + r.unfixed)
             continue
         if quiet:
             continue
         _clear(progress)
-        for line, col, code, (done, todo), _, _ in r.fixed:
-            what = f"fixed: {done}" if mode == "fix" else f"would {todo}"
-            print(f"{r.path}:{line}:{col + 1}: {code} {what}", file=out)
-        for line, col, code, message, _, _ in r.unfixed:
-            print(f"{r.path}:{line}:{col + 1}: {code} {message}", file=out)
+        for i in r.fixed:
+            what = f"fixed: {i.fix[0]}" if mode == "fix" else f"would {i.fix[1]}"
+            print(f"{r.path}:{i.where}:{i.col + 1}: {i.code} {what}", file=out)
+        for i in r.unfixed:
+            print(f"{r.path}:{i.where}:{i.col + 1}: {i.code} {i.message}", file=out)
         if r.diff:
             sys.stdout.write(r.diff)
     _clear(progress)
@@ -304,14 +326,6 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     if errors:
         return 2
     return 1 if mode != "fix" and changed else 0
-
-
-def _cell_line(line) -> tuple:
-    """(cell, line): a notebook's `cell N:L`, or (None, line) for a script."""
-    if isinstance(line, str):
-        cell, at = line[len("cell "):].split(":")
-        return int(cell), int(at)
-    return None, line
 
 
 def _statistics(per_code: Counter, mode: str) -> List[str]:
