@@ -22,7 +22,7 @@ from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
 from .scopes import Evidence
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, looks_like_class,
-                    read_children, sub_blocks)
+                    operands, read_children, sub_blocks)
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -82,19 +82,12 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         return False
     if t is cst.Attribute:
         return not _opaque(expr) and carries(expr.value, carrying, evidence)
-    if t is cst.Subscript:
-        return carries(expr.value, carrying, evidence)
-    if t is cst.BinaryOperation or t is cst.BooleanOperation:
-        return carries(expr.left, carrying, evidence) or carries(expr.right, carrying, evidence)
-    if t is cst.UnaryOperation:
-        return not isinstance(expr.operator, cst.Not) and carries(expr.expression, carrying, evidence)
-    if t is cst.IfExp:
-        return carries(expr.body, carrying, evidence) or carries(expr.orelse, carrying, evidence)
-    if t in (cst.Tuple, cst.List):
-        return any(carries(e.value, carrying, evidence) for e in expr.elements)
-    if t is cst.Await:
-        return carries(expr.expression, carrying, evidence)
-    return False  # literals, comparisons, comprehensions, lambdas, f-strings
+    if t is cst.UnaryOperation and isinstance(expr.operator, cst.Not):
+        return False  # a bool
+    parts = operands(expr)
+    # Arithmetic, indexing, `a if c else b`, tuples: a graph if a part has one. Literals,
+    # comparisons, comprehensions, lambdas, f-strings: none.
+    return parts is not None and any(carries(p, carrying, evidence) for p in parts)
 
 
 class Summary(NamedTuple):
@@ -268,23 +261,14 @@ def flow_reads(expr, evidence) -> Set[str]:
     while stack:
         n = stack.pop()
         t = type(n)
+        parts = operands(n)
         if t is cst.Name:
             found.add(n.value)
+        elif parts is not None:
+            stack.extend(parts)
         elif t is cst.Attribute:
             if not _opaque(n):
                 stack.append(n.value)
-        elif t is cst.Subscript:
-            stack.append(n.value)
-        elif t is cst.BinaryOperation or t is cst.BooleanOperation:
-            stack += [n.left, n.right]
-        elif t is cst.UnaryOperation:
-            stack.append(n.expression)
-        elif t is cst.IfExp:
-            stack += [n.body, n.orelse]
-        elif t in (cst.Tuple, cst.List):
-            stack.extend(e.value for e in n.elements)
-        elif t is cst.Await:
-            stack.append(n.expression)
         elif t is cst.Call:
             func = n.func
             args = [a.value for a in n.args]

@@ -107,6 +107,25 @@ def read_children(node) -> list:
     return out
 
 
+def operands(expr) -> Optional[List[cst.BaseExpression]]:
+    """The parts a value is computed from by arithmetic and structure alone: both sides of an
+    operator, the operand of a unary one, both branches of `a if c else b`, the elements of a tuple
+    or list, what is indexed (not the index), what is awaited. None for any other expression: the
+    walkers over values (engine/graphs.py, BackwardCall.tensor_names) each decide those."""
+    t = type(expr)
+    if t is cst.BinaryOperation or t is cst.BooleanOperation:
+        return [expr.left, expr.right]
+    if t is cst.UnaryOperation or t is cst.Await:
+        return [expr.expression]
+    if t is cst.IfExp:
+        return [expr.body, expr.orelse]
+    if t is cst.Tuple or t is cst.List:
+        return [e.value for e in expr.elements]
+    if t is cst.Subscript:
+        return [expr.value]
+    return None
+
+
 @dataclass(eq=False)
 class BackwardCall:
     """A call that runs autograd's backward pass.
@@ -208,18 +227,13 @@ class NameScanner:
         while stack:
             n = stack.pop()
             t = type(n)
+            parts = operands(n)
             if t is cst.Name:
                 found.append(n.value)
-            elif t is cst.BinaryOperation or t is cst.BooleanOperation:
-                stack += [n.left, n.right]
-            elif t is cst.UnaryOperation:
-                stack.append(n.expression)
-            elif t is cst.Attribute or t is cst.Subscript:
+            elif parts is not None:
+                stack.extend(parts)
+            elif t is cst.Attribute:
                 stack.append(n.value)
-            elif t is cst.IfExp:
-                stack += [n.body, n.orelse]
-            elif t in (cst.List, cst.Tuple):
-                stack.extend(e.value for e in n.elements)
             elif t is cst.Call:
                 if isinstance(n.func, cst.Attribute):
                     stack.append(n.func.value)
