@@ -10,7 +10,7 @@ with a slot between them.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set
+from typing import Dict, KeysView, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -104,36 +104,39 @@ class Scope:
         self._feeding = None  # engine/accumulation.py's feeding_backward, computed once
         self._returned = None  # and its returned()
         self._reach: Dict[tuple, dict] = {}  # flow.reaching's plain answers, computed once
-        self._reads: Optional[Set[str]] = None
-        self._readers: Optional[Dict[str, List[int]]] = None
-        self._binders: Dict[str, List[int]] = {}
+        # Indexes built once, on first use: readers and binders by name, slots by place, nested
+        # loops, predecessors, and liveness by (name, slot).
+        self._names: Optional[Tuple[Dict[str, List[int]], Dict[str, List[int]]]] = None
         self._slots_at: Optional[Dict[tuple, List[Node]]] = None
-        self._preds: Optional[List[List[Node]]] = None
         self._within: Optional[Dict[int, List[Loop]]] = None
-        self._live: Dict[object, Set[int]] = {}
+        self._preds: Optional[List[List[Node]]] = None
+        self._live: Dict[Tuple[str, Optional[int]], Set[int]] = {}
 
     @property
-    def reads(self) -> Set[str]:
-        """Every name some statement of the scope reads (computed once)."""
-        if self._reads is None:
-            self._reads = set().union(*(n.uses for n in self.nodes))
-        return self._reads
+    def reads(self) -> KeysView[str]:
+        """Every name some statement of the scope reads."""
+        return self._by_name()[0].keys()
 
     def readers(self, name: str) -> List[int]:
-        """Ids, in order, of the nodes that read (or delete) `name` (computed once per scope)."""
-        if self._readers is None:
-            self._readers, self._binders = {}, {}
-            for n in self.nodes:
-                for used in n.uses:
-                    self._readers.setdefault(used, []).append(n.id)
-                for bound in n.bound:
-                    self._binders.setdefault(bound, []).append(n.id)
-        return self._readers.get(name, [])
+        """Ids, in order, of the nodes that read (or delete) `name`."""
+        return self._by_name()[0].get(name, [])
 
     def binders(self, name: str) -> List[int]:
         """Ids, in order, of the nodes that bind `name` on every evaluation."""
-        self.readers(name)
-        return self._binders.get(name, [])
+        return self._by_name()[1].get(name, [])
+
+    def _by_name(self) -> Tuple[Dict[str, List[int]], Dict[str, List[int]]]:
+        """(readers, binders) of every name, indexed once per scope."""
+        if self._names is None:
+            readers: Dict[str, List[int]] = {}
+            binders: Dict[str, List[int]] = {}
+            for n in self.nodes:
+                for used in n.uses:
+                    readers.setdefault(used, []).append(n.id)
+                for bound in n.bound:
+                    binders.setdefault(bound, []).append(n.id)
+            self._names = (readers, binders)
+        return self._names
 
     def loops_within(self, loop: Loop) -> List[Loop]:
         """The loops nested in `loop`, at any depth (computed once per scope)."""
@@ -146,39 +149,28 @@ class Scope:
                     outer = outer.parent
         return self._within.get(id(loop), [])
 
-    def live(self, name: str) -> Set[int]:
+    def live(self, name: str, slot: Optional[int] = None) -> Set[int]:
         """Ids of the nodes from which a path (exceptions included) reads or deletes `name` before
-        rebinding it: where flow.first_read would find something. Once per name, backwards from
-        the readers, so asking it at every loop of a long module stays linear."""
-        found = self._live.get(name)
-        if found is None:
-            found = self._live[name] = self.reaching_before_rebinding(name, self.readers(name))
-        return found
-
-    def live_to(self, name: str, slot: int) -> Set[int]:
-        """Ids of the nodes from which `slot` is reached before `name` is rebound (once per slot):
-        where a `del name` to be inserted there would be met."""
-        found = self._live.get((name, slot))
-        if found is None:
-            found = self._live[(name, slot)] = self.reaching_before_rebinding(name, [slot])
-        return found
-
-    def reaching_before_rebinding(self, name: str, targets) -> Set[int]:
-        """Ids of the nodes from which a path reaches one of `targets` (ids) without binding or
-        deleting `name` on the way: a backward walk from the targets."""
-        if self._preds is None:
-            self._preds = [[] for _ in self.nodes]
-            for n in self.nodes:
-                for m in n.succ + n.exc:
-                    self._preds[m.id].append(n)
-        found = set(targets)
-        stack = list(found)
-        while stack:
-            for p in self._preds[stack.pop()]:
-                if p.id not in found and name not in p.bound and name not in p.dels:
-                    found.add(p.id)
-                    stack.append(p.id)
-        return found
+        rebinding it: where flow.first_read would find something. With `slot`, from which that
+        slot is reached before `name` is rebound: where a `del name` to be put there would be met.
+        Once per name (and slot), backwards from the readers, so asking it at every loop of a
+        long module stays linear."""
+        key = (name, slot)
+        if key not in self._live:
+            if self._preds is None:
+                self._preds = [[] for _ in self.nodes]
+                for n in self.nodes:
+                    for m in n.succ + n.exc:
+                        self._preds[m.id].append(n)
+            found = set(self.readers(name) if slot is None else [slot])
+            stack = list(found)
+            while stack:
+                for p in self._preds[stack.pop()]:
+                    if p.id not in found and name not in p.bound and name not in p.dels:
+                        found.add(p.id)
+                        stack.append(p.id)
+            self._live[key] = found
+        return self._live[key]
 
     def slots_at(self, container, index: int) -> List[Node]:
         """Every slot at one place of the source: one, or one per copy of a `finally:` block."""

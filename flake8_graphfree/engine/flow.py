@@ -139,7 +139,7 @@ def _may_read(scope: Scope, starts, name: str, deleted_at: FrozenSet[int]) -> bo
     live = scope.live(name)
     if any(n.id in live for n in starts):
         return True
-    return any(n.id in scope.live_to(name, slot) for slot in deleted_at for n in starts)
+    return any(n.id in scope.live(name, slot) for slot in deleted_at for n in starts)
 
 
 def survives(start: Node, name: str, loop: Loop) -> bool:
