@@ -378,28 +378,30 @@ class Carrying:
             return state
         cur = set(state)
         for name in n.bound:
-            value = bound_value(n, name)
-            if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
-                cur.discard(name)
-            elif _carries_bound(n, name, value, cur, self.evidence) or name in cur and (
-                    isinstance(n.cst, cst.AugAssign) or _transforms(value, name)) or (
-                    name in self.backwarded and isinstance(value, cst.Call) and not _severing(value)):
+            if self._gets_graph(n, name, cur):
                 cur.add(name)
             else:
                 cur.discard(name)
         return frozenset(cur - n.dels)
 
-
-def _carries_bound(node: Node, name: str, value, carrying, evidence) -> bool:
-    """Whether the value `name` gets here carries a graph; for `a, b = helper(x)`, the element it
-    gets of what the module's own helper returns."""
-    found = _position(node, name) if isinstance(value, cst.Call) else None
-    helpers = getattr(evidence, "helpers", None)
-    if found is not None and helpers is not None and not _severing(value):
+    def _gets_graph(self, n: Node, name: str, carrying: Set[str]) -> bool:
+        """Whether `name` carries a graph once `n` binds it, given the names that carry one."""
+        value = bound_value(n, name)
+        if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
+            return False
+        if name in carrying and (isinstance(n.cst, cst.AugAssign) or _transforms(value, name)):
+            return True  # `loss += l`, `pred = interp(pred)`: still what it was
+        if not isinstance(value, cst.Call) or _severing(value):
+            return carries(value, carrying, self.evidence)
+        if name in self.backwarded:
+            return True  # a backward's tensor carries a graph, whatever computed it
+        found = _position(n, name)  # `char, h = predict(net, c, h)`: the element it gets
         callee = direct_callee(value.func)
-        if callee is not None and callee in helpers.defs and callee not in evidence.modules:
-            return helpers.returns_graph(callee, value, evidence, carrying, found[1:])
-    return carries(value, carrying, evidence)
+        helpers = self.evidence.helpers
+        if found is not None and helpers is not None and callee in helpers.defs and (
+                callee not in self.evidence.modules):
+            return helpers.returns_graph(callee, value, self.evidence, carrying, found[1:])
+        return carries(value, carrying, self.evidence)
 
 
 def _transforms(value, name: str) -> bool:
