@@ -216,17 +216,18 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
 
 
 def _helper(call: ast.Call, functions, helpers: Dict[str, int]) -> None:
-    """`def _backward(l): scaler.scale(l).backward()`: record _backward -> 0."""
+    """`def _backward(l): scaler.scale(l).backward()`: record _backward -> 0. Also a tensor computed
+    from the parameter (`(l / accum).backward()`, `l.mean().backward()`), and the first argument
+    of an engine's backward (`accelerator.backward(l)`)."""
     if not functions or not isinstance(call.func, ast.Attribute):
         return
     name, params = functions[-1]
-    receiver = call.func.value
-    if isinstance(receiver, ast.Call) and _called_name(receiver.func) == "scale" and receiver.args:
-        receiver = receiver.args[0]  # scaler.scale(l).backward()
-    elif not isinstance(receiver, ast.Name) or receiver.id not in params:
-        receiver = call.args[0] if call.args else None  # accelerator.backward(l)
-    if isinstance(receiver, ast.Name) and receiver.id in params:
-        helpers.setdefault(name, params.index(receiver.id))
+    for tensor in (call.func.value, call.args[0] if call.args else None):
+        found = [n.id for n in ast.walk(tensor) if isinstance(n, ast.Name) and n.id in params
+                 and n.id not in ("self", "cls")] if tensor is not None else []
+        if found:
+            helpers.setdefault(name, params.index(found[0]))
+            return
 
 
 def _direct_callee(func) -> str:

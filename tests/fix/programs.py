@@ -11,8 +11,12 @@ after the loop, loop `else:`, closures (nested functions, lambdas, a class in a 
 module-level class), global/nonlocal, introspection (locals(), globals(), eval, frames), tuple
 targets, walrus (in a `while` header too), `+=`, append/extend/dict stores, conditional backward,
 retain_graph, evaluation loops, comprehensions, f-strings with format specs, prints of tensors and
-numbers, `torch.autograd.grad`, forwards through the module's own helpers, several outputs of one forward unpacked into
-names and attributes (`a, state.loss = twin(x)`), and grad mode switched by a plain statement.
+numbers, `torch.autograd.grad`, forwards through the module's own helpers, several outputs of one
+forward unpacked into names and attributes (`a, state.loss = twin(x)`), grad mode switched by a
+plain statement, a backward inside a helper (`step_back(g)`), a backward on a reduction
+(`g.sum().backward()`), a helper's pair of which one element carries a graph (`a, b = pair(x)`),
+calls evidence cannot see into (`state.step(x)`, `g = rescale(g)`), and names bound before a
+module-level loop (GF007).
 """
 from __future__ import annotations
 
@@ -93,6 +97,8 @@ class _Gen:
                                       f"({g} * 0.5).backward()"]))
             if self.third.random() < 0.1:  # on a reduction of the value: outputs, for GF004
                 self.lines[-1] = "    " * ind + f"{g}.sum().backward()"
+            if self.third.random() < 0.08:  # through a helper of the module that backwards
+                self.lines[-1] = "    " * ind + f"step_back({g})"
             if self.extra.random() < 0.1:
                 self.lines[-1] = "    " * ind + "state.loss.backward()"
             elif self.extra.random() < 0.1:  # a backward that returns the gradients
@@ -123,6 +129,8 @@ class _Gen:
             if self.extra.random() < 0.4:  # outputs of one forward call, names and attributes
                 self.lines[-1] = "    " * ind + self.extra.choice(
                     [f"{a}, {b} = twin(x)", f"{a}, state.loss = twin(x)", f"state.loss, {b} = twin(x)"])
+            if self.third.random() < 0.15:  # a helper's pair: only the second carries a graph
+                self.lines[-1] = "    " * ind + f"{a}, {b} = pair(x)"
             self.bound |= {a, b}
         elif choice < 24:
             self.emit(ind, f"del {g}")
@@ -265,6 +273,10 @@ class _Gen:
         e(1, "return m(v)")
         e(0, "def twin(v):")
         e(1, "return model(v), model(v) * 0.5")
+        e(0, "def step_back(v):")
+        e(1, "scaler.scale(v).backward()")
+        e(0, "def pair(v):")
+        e(1, "return torch.tensor(0.5), model(v)")
         e(0, "rescale = lambda v: v * 0.5")
         e(0, "class State:")
         e(1, "loss = model(0.25)")

@@ -420,3 +420,31 @@ def test_a_later_loop_that_rebinds_the_name_first():
         """)
     assert codes(r) == [("GF001", "out", True), ("GF007", "out", True)]
     assert "\ndel out\nfor x in [2.0]:" in r.new_source.decode()
+
+
+# ------------------------------------------------------------------ shapes of issue 9, run
+def test_a_backward_inside_a_helper_of_the_module():
+    """FN5: `def step_back(l): l.backward()` ... `step_back(loss)`: loss and out are fixed."""
+    source, r = outcome("""
+        def step_back(l):
+            (l * 1.0).backward()
+        for x in [0.5, 1.0, 1.5]:
+            out = model(x)
+            loss = crit(out, x * 0.5)
+            step_back(loss)
+            opt.step()
+        """)
+    assert codes(r) == [("GF001", "loss", True), ("GF004", "out", True)]
+
+
+def test_a_helper_returning_a_number_beside_a_graph():
+    """Udacity's char-rnn shape: only the element that carries a graph is reported and fixed."""
+    source, r = outcome("""
+        def predict(v, h):
+            return round(float(v), 2), model(v) + h
+        h = 0.0
+        for x in [0.5, 1.0]:
+            char, h = predict(x, h.detach() if hasattr(h, 'detach') else h)
+            print(char)
+        """)
+    assert "char" not in {f.name for f in r.fixed + r.unfixed}

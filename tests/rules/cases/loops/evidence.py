@@ -63,6 +63,16 @@ def helper_backward(model, loader, scaler):
         _backward(loss)
 
 
+def helper_backward_on_a_scaled_loss(model, loader, accum):
+    def _scaled_backward(l):
+        (l / accum).backward()
+
+    for x in loader:
+        out = model(x)  # GF004: add 'del out'
+        loss = out.sum()  # GF001: add 'del loss'
+        _scaled_backward(loss)
+
+
 def evaluate_script(model, loader):  # evaluated here, outside no_grad
     model.eval()
     total = 0.0
