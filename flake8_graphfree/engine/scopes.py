@@ -105,11 +105,24 @@ class ModuleFacts:
                                   for loop in self._loops_with_grad for n in ast.walk(loop))
 
     def _walk(self, tree: ast.Module) -> None:
+        self._scan([tree], (), False)
         ev = self.evidence
-        stack = [(tree, (), False)]
+        ev.modules -= ev.frozen
+        ev.add_callees(ev.backward_callees)
+
+    def _scan(self, stack: list, functions: tuple, off: bool) -> None:
+        """Depth first, last child first, as a stack pops. A function or a `with` that changes the
+        context (enclosing functions, grad mode) recurses, so the order stays the same."""
+        ev = self.evidence
+        pop, push = stack.pop, stack.append
         while stack:
-            node, functions, off = stack.pop()
-            if isinstance(node, ast.Call):
+            node = pop()
+            t = type(node)
+            if t is ast.Name:
+                if node.id in FRAME_NAMES:
+                    self.reads_frames = True
+                continue
+            if t is ast.Call:
                 name = _called_name(node.func)
                 if off:
                     self.under_no_grad.add(name)
@@ -127,7 +140,13 @@ class ModuleFacts:
                         name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
                     self.reads_namespace = True
                 _evidence(node, name, ev)
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            elif t is ast.Attribute:
+                self.reads_frames |= node.attr in FRAME_NAMES or (
+                    node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
+                    and node.value.id == "inspect")
+                self.reads_namespace |= node.attr in ("modules", "__dict__") and isinstance(
+                    node.value, ast.Name) and node.value.id == "sys"
+            elif t is ast.Assign and isinstance(node.value, ast.Call):
                 callee = _called_name(node.value.func)
                 if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
                     ev.losses.update(_last(t) for t in node.targets)
@@ -136,39 +155,48 @@ class ModuleFacts:
                     if chain.func.attr in ("eval", "train"):
                         ev.modules.update(_last(t) for t in node.targets)
                     chain = chain.func.value
-            elif isinstance(node, ast.Attribute):
-                self.reads_frames |= node.attr in FRAME_NAMES or (
-                    node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
-                    and node.value.id == "inspect")
-                self.reads_namespace |= node.attr in ("modules", "__dict__") and isinstance(
-                    node.value, ast.Name) and node.value.id == "sys"
-            elif isinstance(node, ast.Name):
-                self.reads_frames |= node.id in FRAME_NAMES
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            elif t is ast.Import or t is ast.ImportFrom:
                 names = {a.name for a in node.names} | {getattr(node, "module", None) or ""}
                 self.reads_frames |= bool(names & FRAME_NAMES)
                 self.reads_namespace |= "__main__" in names
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            elif t in _LOOPS:
                 self.has_loop = True
                 if not off:
                     self._loops_with_grad.append(node)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 ev.functions.add(node.name)
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]
-                functions = functions + ((node.name, params),)
-                off = off or any(_grad_mode(d) is False for d in node.decorator_list)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                stack.extend((item, functions, off) for item in node.items)
+                self._scan(_children(node), functions + ((node.name, params),),
+                           off or any(_grad_mode(d) is False for d in node.decorator_list))
+                continue
+            elif t is ast.With or t is ast.AsyncWith:
+                inner = off
                 for item in node.items:
                     mode = _grad_mode(item.context_expr)
                     if mode is not None:
-                        off = not mode
-                stack.extend((stmt, functions, off) for stmt in node.body)
+                        inner = not mode
+                self._scan(list(node.body), functions, inner)
+                self._scan(list(node.items), functions, off)
                 continue
-            stack.extend((child, functions, off) for child in ast.iter_child_nodes(node))
-        ev.modules -= ev.frozen
-        ev.add_callees(ev.backward_callees)
+            for child in _children(node):
+                push(child)
+
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})  # nothing to see below them
+
+
+def _children(node) -> list:
+    """`ast.iter_child_nodes`, in its order, less the leaves no fact needs."""
+    out = []
+    for f in node._fields:
+        v = getattr(node, f, None)
+        if type(v) is list:
+            out.extend(c for c in v if isinstance(c, ast.AST) and type(c) not in _LEAVES)
+        elif isinstance(v, ast.AST) and type(v) not in _LEAVES:
+            out.append(v)
+    return out
 
 
 class Evidence:
