@@ -89,7 +89,8 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
                                                  carrying))
             elif not _is_method(scope):
                 found.extend(loop_unbackwarded(scope, loop, carrying.outs))
-            found.extend(loop_accumulations(scope, loop, carrying))
+            if has_backward or not _called_without_grad(facts, scope):
+                found.extend(loop_accumulations(scope, loop, carrying))
             if scope.is_module and loop.parent is None:
                 outer.append((scope, loop, targets, carrying))
     reported: Dict[int, Set[str]] = {}  # names reported in each module-level loop, nested ones too

@@ -91,23 +91,35 @@ class ModuleFacts:
         self.trains = False  # a backward call, or loss_scaler(loss, ...), somewhere
         self._loops_with_grad: list = []
         self.has_loop = False
+        self._calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
         self._walk(tree)
 
     @property
     def can_report(self) -> bool:
         """Can this file report anything? Not without a loop. One that runs a backward can; one
         that only evaluates (the text check passed on `.eval(` or `load_state_dict(`) only if a
-        loop running with grad on calls a module with evidence. Saves the LibCST parse otherwise."""
+        loop running with grad on calls a module with evidence, or a function of this module that
+        calls one or is given one. Saves the LibCST parse otherwise."""
         modules = self.evidence.modules
         if not self.has_loop:
             return False  # every finding is about a loop
-        return self.trains or any(isinstance(n, ast.Call) and _direct_callee(n.func) in modules
-                                  for loop in self._loops_with_grad for n in ast.walk(loop))
+        if self.trains:
+            return True
+        reach = set(modules)  # and the functions here that call one, at any depth
+        grew = True
+        while grew:
+            grew = False
+            for f, callees in self._calls.items():
+                if f not in reach and callees & reach:
+                    reach.add(f)
+                    grew = True
+        return any(isinstance(n, ast.Call) and _forwards(n, reach, self._calls, modules)
+                   for loop in self._loops_with_grad for n in ast.walk(loop))
 
     def _walk(self, tree: ast.Module) -> None:
         self._scan([tree], (), False)
         ev = self.evidence
-        ev.modules -= ev.frozen
+        ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
         ev.add_callees(ev.backward_callees)
 
     def _scan(self, stack: list, functions: tuple, off: bool) -> None:
@@ -140,6 +152,8 @@ class ModuleFacts:
                         name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
                     self.reads_namespace = True
                 _evidence(node, name, ev)
+                for f, _ in functions:
+                    self._calls.setdefault(f, set()).add(_direct_callee(node.func))
             elif t is ast.Attribute:
                 self.reads_frames |= node.attr in FRAME_NAMES or (
                     node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
@@ -166,6 +180,7 @@ class ModuleFacts:
                     self._loops_with_grad.append(node)
             elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 ev.functions.add(node.name)
+                self._calls.setdefault(node.name, set())
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]
                 self._scan(_children(node), functions + ((node.name, params),),
                            off or any(_grad_mode(d) is False for d in node.decorator_list))
@@ -218,7 +233,7 @@ class Evidence:
     def add_callees(self, callees) -> None:
         """Callees of a statement that computes what is backwarded: the modules among them."""
         self.modules |= {c for c in callees
-                         if not looks_like_class(c) and c not in self.functions} - self.frozen
+                         if not looks_like_class(c) and c not in self.functions} - self.frozen - {""}
 
 
 OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")
@@ -241,6 +256,13 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):
                 ev.modules.add(_last(arg.func.value))
+
+
+def _forwards(call: ast.Call, reach: Set[str], local: Dict[str, Set[str]], modules) -> bool:
+    """Can this call give a graph, as far as the module-wide facts tell? A module with evidence,
+    a function here that calls one, or one given one (`forward(model, x)`)."""
+    callee = _direct_callee(call.func)
+    return callee in reach or callee in local and any(_last(a) in modules for a in call.args)
 
 
 def _helper(call: ast.Call, functions, helpers: Dict[str, int]) -> None:
