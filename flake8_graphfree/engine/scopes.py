@@ -268,13 +268,15 @@ def _forwards(call: ast.Call, reach: Set[str], local: Dict[str, Set[str]], modul
 def _helper(call: ast.Call, functions, helpers: Dict[str, int]) -> None:
     """`def _backward(l): scaler.scale(l).backward()`: record _backward -> 0. Also a tensor computed
     from the parameter (`(l / accum).backward()`, `l.mean().backward()`), and the first argument
-    of an engine's backward (`accelerator.backward(l)`)."""
+    of an engine's backward (`accelerator.backward(l)`): with a positional argument, only that
+    one, so that `def step(model, batch, accelerator)` does not backward its accelerator (a
+    tensor's own `backward(gradient)` rarely takes one)."""
     if not functions or not isinstance(call.func, ast.Attribute):
         return
     name, params = functions[-1]
-    for tensor in (call.func.value, call.args[0] if call.args else None):
+    for tensor in call.args[:1] or [call.func.value]:
         found = [n.id for n in ast.walk(tensor) if isinstance(n, ast.Name) and n.id in params
-                 and n.id not in ("self", "cls")] if tensor is not None else []
+                 and n.id not in ("self", "cls")]
         if found:
             helpers.setdefault(name, params.index(found[0]))
             return

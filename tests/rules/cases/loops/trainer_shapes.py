@@ -248,3 +248,28 @@ def sample(net, prime):  # Udacity's char-rnn: only the hidden state of the pair
     for ch in prime:
         char, h = predict_char(net, ch, h)
         print(char)
+
+
+def accelerate_step(model, batch, optimizer, accelerator):
+    outputs = model(**batch)
+    loss = outputs.loss
+    accelerator.backward(loss)
+    optimizer.step()
+    return loss
+
+
+def nd_parallel(model, loader, optimizer, accelerator):  # the step backwards its own loss, not its accelerator
+    for batch in loader:
+        loss = accelerate_step(model, batch, optimizer, accelerator)
+        print(loss.item())
+
+
+def engine_backward(accelerator, l):
+    accelerator.backward(l)
+
+
+def through_engine_helper(model, loader, optimizer, accelerator):
+    for x in loader:
+        loss = model(x).mean()  # GF001: add 'del loss'
+        engine_backward(accelerator, loss)
+        optimizer.step()
