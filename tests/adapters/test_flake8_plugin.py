@@ -117,3 +117,20 @@ def test_the_plugin_honours_the_same_settings_as_graphfree_fix(tmp_path):
     bad = flake8("train.py", cwd=tmp_path)
     assert "GF000 could not analyse this file: " in bad.stdout.decode()
     assert "is not a GF code or prefix" in bad.stdout.decode()
+
+
+def test_file_level_noqa_is_flake8s_in_both_front_doors(tmp_path):
+    """flake8 skips a file with a line that starts `# flake8: noqa`, codes after it or not, and
+    only warns about one after code. graphfree-fix must skip exactly the same files."""
+    from ..conftest import graphfree_fix
+
+    heads = {"plain.py": b"# flake8: noqa\n", "codes.py": b"# flake8: noqa: C901\n",
+             "upper.py": b"  # FLAKE8=NOQA\n", "after_code.py": b"x = 1  # flake8: noqa\n",
+             "no_space.py": b"#flake8: noqa\n", "none.py": b"x = 1\n"}
+    for name, head in heads.items():
+        (tmp_path / name).write_bytes(head + SEED)
+    linted = {p.rsplit("/", 1)[-1] for (p, _) in parse_flake8(flake8(str(tmp_path)).stdout)}
+    fixed = {line.split(":", 1)[0].rsplit("/", 1)[-1]
+             for line in graphfree_fix("--check", str(tmp_path)).stdout.decode().splitlines()
+             if ": GF" in line}
+    assert linted == fixed == {"after_code.py", "no_space.py", "none.py"}
