@@ -475,8 +475,21 @@ def _loss_term(node: Node, var: str, evidence) -> bool:
     scalar, like the loss itself."""
     value = bound_value(node, var)
     callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
-    return loss_name(var) or (callee is not None and (
+    return loss_name(var) or _one_number(value) or (callee is not None and (
         loss_name(callee) or (evidence is not None and callee in evidence.losses)))
+
+
+def _one_number(value) -> bool:
+    """A reduction over every element (`out.last_hidden_state.mean()`, `torch.sum(x)`): after the
+    backward it keeps nodes and a scalar, not the outputs' storage."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in REDUCTIONS):
+        return False
+    if any(a.star or (a.keyword is not None and a.keyword.value in ("dim", "axis"))
+           for a in value.args):
+        return False
+    positional = sum(a.keyword is None for a in value.args)
+    return positional == (1 if _dotted(value.func.value) == "torch" else 0)
 
 
 def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:

@@ -273,3 +273,15 @@ def through_engine_helper(model, loader, optimizer, accelerator):
         loss = model(x).mean()  # GF001: add 'del loss'
         engine_backward(accelerator, loss)
         optimizer.step()
+
+
+def scalar_of_outputs(model, loader, accelerator, opt):  # a full reduction keeps one number, not the outputs
+    for x in loader:
+        outputs = model(x)  # GF004: add 'del outputs'
+        prediction = outputs.last_hidden_state.mean()  # GF001: keeps its autograd graph's nodes
+        loss = prediction.sum()  # GF001: add 'del loss'
+        accelerator.backward(loss)
+        per_row = outputs.logits.mean(dim=1)  # GF004: their storage and graph
+        total = torch.sum(per_row)  # GF001: add 'del total'
+        total.backward()
+        opt.step()
