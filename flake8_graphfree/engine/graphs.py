@@ -84,10 +84,25 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         return not _opaque(expr) and carries(expr.value, carrying, evidence)
     if t is cst.UnaryOperation and isinstance(expr.operator, cst.Not):
         return False  # a bool
+    if t is cst.GeneratorExp or t is cst.ListComp or t is cst.SetComp:
+        return _comprehension_carries(expr, carrying, evidence)
     parts = operands(expr)
     # Arithmetic, indexing, `a if c else b`, tuples: a graph if a part has one. Literals,
-    # comparisons, comprehensions, lambdas, f-strings: none.
+    # comparisons, dict comprehensions, lambdas, f-strings: none.
     return parts is not None and any(carries(p, carrying, evidence) for p in parts)
+
+
+def _comprehension_carries(expr, carrying: Set[str], evidence) -> bool:
+    """`sum(parts[i] * w[i] for i in range(n))`, `torch.stack([model(x) for x in xs])`: its
+    elements carry a graph. A name the comprehension binds carries one only if what it iterates
+    over does."""
+    inner = set(carrying)
+    comp = expr.for_in
+    while comp is not None:
+        bound = names_in(comp.target)
+        inner = (inner | bound) if carries(comp.iter, inner, evidence) else (inner - bound)
+        comp = comp.inner_for_in
+    return carries(expr.elt, inner, evidence)
 
 
 class Summary(NamedTuple):
@@ -288,7 +303,9 @@ def flow_reads(expr, evidence) -> Set[str]:
             else:
                 stack.extend(args[:1])
         elif t in (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp):
-            found |= names_in(n)  # comparisons, literals, lambdas: nothing flows
+            effects = Effects()  # what its elements read, now: `sum(parts[i] for i in ...)`
+            NameScanner().expr(n, effects)
+            found |= effects.uses | effects.captured
     return found
 
 

@@ -15,8 +15,9 @@ numbers, `torch.autograd.grad`, forwards through the module's own helpers, sever
 forward unpacked into names and attributes (`a, state.loss = twin(x)`), grad mode switched by a
 plain statement, a backward inside a helper (`step_back(g)`), a backward on a reduction
 (`g.sum().backward()`), a helper's pair of which one element carries a graph (`a, b = pair(x)`),
-calls evidence cannot see into (`state.step(x)`, `g = rescale(g)`), and names bound before a
-module-level loop (GF007).
+calls evidence cannot see into (`state.step(x)`, `g = rescale(g)`), comprehensions of
+graph-carrying values (`g = sum(u * k for k in range(2))`), and names bound before a module-level
+loop (GF007).
 """
 from __future__ import annotations
 
@@ -90,6 +91,11 @@ class _Gen:
                 self.lines[-1] = "    " * ind + self.third.choice([
                     f"{g} = state.step(x)", f"{g} = rescale({g})" if g in self.bound
                     else f"{g} = rescale(model(x))"])
+            elif self.third.random() < 0.1:  # a comprehension of graph-carrying values
+                self.lines[-1] = "    " * ind + self.third.choice([
+                    f"{g} = sum({u} * k for k in range(2))" if u in self.bound
+                    else f"{g} = sum(model(x + k) for k in range(2))",
+                    f"{g} = torch.stack([model(x + k) for k in range(2)]).sum()"])
             self.bound.add(g)
         elif choice < 10:
             self.emit(ind, self.pick([f"{g}.backward()", f"{g}.backward(retain_graph=True)",

@@ -285,3 +285,25 @@ def scalar_of_outputs(model, loader, accelerator, opt):  # a full reduction keep
         total = torch.sum(per_row)  # GF001: add 'del total'
         total.backward()
         opt.step()
+
+
+def sequence_parallel(model, loader, opt, world):  # accelerate's ALST: loss terms through a generator
+    for batch in loader:
+        outputs = model(**batch)  # GF004: add 'del outputs'
+        loss = outputs.loss
+        losses_per_rank = torch.distributed.nn.functional.all_gather(loss)  # GF001: no autofix: 'losses_per_rank' is read by a nested function, class, lambda or generator
+        total_loss = sum(losses_per_rank[r] * 2 for r in range(world))  # GF001: add 'del total_loss'
+        loss = total_loss / world  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def adapter_residuals(adapter, unet, loader, opt):  # diffusers' T2I-Adapter: a list of features
+    adapter.train()
+    for x, cond in loader:
+        residuals = adapter(cond)
+        residuals = [r.float() for r in residuals]  # GF004: add 'del residuals'
+        pred = unet(x, residuals)  # GF004: add 'del pred'
+        loss = pred.pow(2).mean()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
