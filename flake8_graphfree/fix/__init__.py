@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Optional
 import libcst as cst
 
 from .. import might_have_findings
-from ..lint import analysis_mode, parse, parse_checked
+from ..lint import analysis_mode, parse_checked
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
@@ -72,9 +72,11 @@ ROUNDS = 3  # one fix can make another possible (a clash between loops resolved,
 
 
 def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
-    """Fix, re-analyse the text as written, and fix again until nothing fixable is left. What is
-    left (`unfixed`) is what the fixed file reports: a finding can appear when a `.detach()`
-    stops another holder from masking it."""
+    """Fix, re-analyse, and fix again until nothing fixable is left. What is left (`unfixed`) is
+    what the fixed file reports: a finding can appear when a `.detach()` stops another holder from
+    masking it. The re-analysis runs on the edited tree, whose code is the text written (CPython
+    parses that text first); parsing it again with LibCST cost 15% of a run on diffusers and found
+    nothing more on any corpus or generated program."""
     module, tree, facts = parse_checked(source)
     if module is None:
         return FixResult(source, source, skipped="no loop that could report")
@@ -96,7 +98,6 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
             tree = ast.parse(new)
         except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
             raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-        module = parse(new)
         found = _reported(module, tree, new, select)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
