@@ -92,6 +92,7 @@ class ModuleFacts:
         self._loops_with_grad: list = []
         self.has_loop = False
         self._calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
+        self.returning_backwarded: Set[str] = set()  # `...; loss.backward(); return loss`
         self._walk(tree)
 
     @property
@@ -181,6 +182,8 @@ class ModuleFacts:
             elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 ev.functions.add(node.name)
                 self._calls.setdefault(node.name, set())
+                if _returns_backwarded(node):
+                    self.returning_backwarded.add(node.name)
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]
                 self._scan(_children(node), functions + ((node.name, params),),
                            off or any(_grad_mode(d) is False for d in node.decorator_list))
@@ -256,6 +259,43 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):
                 ev.modules.add(_last(arg.func.value))
+
+
+def _returns_backwarded(fn) -> bool:
+    """`def train_step(...): ...; loss.backward(); ...; return loss`: the value returned went
+    through a backward (without retain_graph) on every path. Only the plain shape: the backward a
+    statement of the body itself, its tensor a name not bound again after it, and that name
+    returned by the body's last statement, the function's only return."""
+    body = fn.body
+    last = body[-1]
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
+        return False
+    name = last.value.id
+    for i, stmt in enumerate(body[:-1]):
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and _called_name(call.func) in ("backward", "manual_backward")
+                and not any(k.arg == "retain_graph" for k in call.keywords)):
+            continue
+        tensor = call.args[0] if call.args else getattr(call.func, "value", None)
+        if isinstance(tensor, ast.Call) and _called_name(tensor.func) == "scale" and tensor.args:
+            tensor = tensor.args[0]  # scaler.scale(loss).backward()
+        if isinstance(tensor, ast.Name) and tensor.id == name:
+            after = [n for s in body[i + 1:] for n in _own_nodes(s)]
+            return sum(isinstance(n, ast.Return) for n in after) == 1 and not any(
+                isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+                for n in after)
+    return False
+
+
+def _own_nodes(stmt):
+    """The nodes of a statement, less what nested functions, classes and lambdas hold."""
+    stack = [stmt]
+    while stack:
+        n = stack.pop()
+        yield n
+        if n is stmt or not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                           ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(n))
 
 
 def _forwards(call: ast.Call, reach: Set[str], local: Dict[str, Set[str]], modules) -> bool:

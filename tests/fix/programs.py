@@ -16,8 +16,8 @@ forward unpacked into names and attributes (`a, state.loss = twin(x)`), grad mod
 plain statement, a backward inside a helper (`step_back(g)`), a backward on a reduction
 (`g.sum().backward()`), a helper's pair of which one element carries a graph (`a, b = pair(x)`),
 calls evidence cannot see into (`state.step(x)`, `g = rescale(g)`), comprehensions of
-graph-carrying values (`g = sum(u * k for k in range(2))`), and names bound before a module-level
-loop (GF007).
+graph-carrying values (`g = sum(u * k for k in range(2))`), a train step that returns the loss it
+backwarded (`g = stepped(x)`), and names bound before a module-level loop (GF007).
 """
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ class _Gen:
                 self.lines[-1] = "    " * ind + self.third.choice([
                     f"{g} = state.step(x)", f"{g} = rescale({g})" if g in self.bound
                     else f"{g} = rescale(model(x))"])
+            elif self.third.random() < 0.06:  # a train step that returns its backwarded loss
+                self.lines[-1] = "    " * ind + f"{g} = stepped(x)"
             elif self.third.random() < 0.1:  # a comprehension of graph-carrying values
                 self.lines[-1] = "    " * ind + self.third.choice([
                     f"{g} = sum({u} * k for k in range(2))" if u in self.bound
@@ -281,6 +283,10 @@ class _Gen:
         e(1, "return model(v), model(v) * 0.5")
         e(0, "def step_back(v):")
         e(1, "scaler.scale(v).backward()")
+        e(0, "def stepped(v):")
+        e(1, "l = model(v) * 2")
+        e(1, "l.backward()")
+        e(1, "return l")
         e(0, "def pair(v):")
         e(1, "return torch.tensor(0.5), model(v)")
         e(0, "rescale = lambda v: v * 0.5")

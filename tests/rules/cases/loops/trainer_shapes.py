@@ -260,7 +260,7 @@ def accelerate_step(model, batch, optimizer, accelerator):
 
 def nd_parallel(model, loader, optimizer, accelerator):  # the step backwards its own loss, not its accelerator
     for batch in loader:
-        loss = accelerate_step(model, batch, optimizer, accelerator)
+        loss = accelerate_step(model, batch, optimizer, accelerator)  # GF001: keeps its autograd graph's nodes
         print(loss.item())
 
 
@@ -307,3 +307,38 @@ def adapter_residuals(adapter, unet, loader, opt):  # diffusers' T2I-Adapter: a 
         loss = pred.pow(2).mean()  # GF001: add 'del loss'
         loss.backward()
         opt.step()
+
+
+def llama_step(model, optimizer, criterion, batch):
+    optimizer.zero_grad()
+    outputs = model(batch["input_ids"])
+    loss = criterion(outputs.logits, batch["label"])
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def llama_fit(model, optimizer, criterion, loader, probe):  # opacus' FSDP example
+    model.train()
+    for batch in loader:
+        loss = llama_step(model, optimizer, criterion, batch)  # GF001: keeps its autograd graph's nodes
+        print(loss.item())
+    for batch in loader:
+        score = probe(batch).mean()  # GF001: add 'del score'
+        score.backward()
+        last = llama_step(model, optimizer, criterion, batch)  # GF001: add 'del last'
+        print(last.item())
+
+
+def conditional_step(model, batch, do_backward):
+    loss = model(batch).mean()
+    if do_backward:
+        loss.backward()
+    return loss
+
+
+def conditional_fit(model, loader):  # not backwarded on every path: nothing said about what it keeps
+    model.train()
+    for batch in loader:
+        loss = conditional_step(model, batch, True)
+        print(loss.item())
