@@ -92,6 +92,11 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
     return parts is not None and any(carries(p, carrying, evidence) for p in parts)
 
 
+def _defined(evidence):
+    helpers = getattr(evidence, "helpers", None)
+    return helpers.defs if helpers is not None else ()
+
+
 def _comprehension_carries(expr, carrying: Set[str], evidence) -> bool:
     """`sum(parts[i] * w[i] for i in range(n))`, `torch.stack([model(x) for x in xs])`: its
     elements carry a graph. A name the comprehension binds carries one only if what it iterates
@@ -269,8 +274,9 @@ def flow_reads(expr, evidence) -> Set[str]:
     """The names whose values can flow into what `expr` gives: through arithmetic, attributes
     (not `.shape`, `.data`...), subscripts (the value, not the index), tensor methods, `torch.*`,
     and the inputs of a module call; through a loss function not its labels (`criterion(outputs,
-    targets)`), through any other function its first argument (`pack_padded_sequence(scores,
-    lengths)`); nothing through severing calls."""
+    targets)`), through a function of this module every argument (`cosine(queries, products)`),
+    through any other function its first argument (`pack_padded_sequence(scores, lengths)`);
+    nothing through severing calls."""
     found: Set[str] = set()
     stack = [expr]
     while stack:
@@ -297,9 +303,9 @@ def flow_reads(expr, evidence) -> Set[str]:
                     continue
             if loss_name(_last_part(func)) or (callee is not None and callee in evidence.losses):
                 stack.extend(a.value for a in n.args if not _label(a))
-            elif (callee is not None and callee in evidence.modules) or _dotted(func).startswith(
-                    TORCH_NAMESPACES) or _last_part(func) in BUILTINS_KEEPING_GRAPH:
-                stack.extend(args)
+            elif (callee is not None and (callee in evidence.modules or callee in _defined(evidence))
+                  ) or _dotted(func).startswith(TORCH_NAMESPACES) or _last_part(func) in BUILTINS_KEEPING_GRAPH:
+                stack.extend(args)  # a function of this module: any argument may reach its result
             else:
                 stack.extend(args[:1])
         elif t in (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp):

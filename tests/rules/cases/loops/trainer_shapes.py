@@ -342,3 +342,17 @@ def conditional_fit(model, loader):  # not backwarded on every path: nothing sai
     for batch in loader:
         loss = conditional_step(model, batch, True)
         print(loss.item())
+
+
+def cosine(q, p):
+    return torch.sum(q * p, axis=1)
+
+
+def semantic_search(model, loader, opt, get_loss):  # peft's embedding example: both towers feed the loss
+    model.train()
+    for batch in loader:
+        query_embs = model(batch["q"])  # GF004: add 'del query_embs'
+        product_embs = model(batch["p"])  # GF004: add 'del product_embs'
+        loss = get_loss(cosine(query_embs, product_embs), batch["labels"])  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
