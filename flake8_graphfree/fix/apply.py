@@ -65,6 +65,13 @@ class _Editor(cst.CSTTransformer):
         self.inserts = inserts
         self.detach = detach
 
+    def on_visit(self, node) -> bool:
+        """A `del` goes into a statement list: without a `.detach()` to add, lines of small
+        statements and expressions hold none, and are left whole instead of rebuilt (most of a
+        long training function's nodes)."""
+        return bool(self.detach) or not isinstance(node, (cst.SimpleStatementLine,
+                                                          cst.BaseExpression))
+
     def on_leave(self, original, updated):
         updated = super().on_leave(original, updated)
         if id(original) in self.detach:
