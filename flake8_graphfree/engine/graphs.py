@@ -303,9 +303,10 @@ def flow_reads(expr, evidence) -> Set[str]:
                     continue
             if loss_name(_last_part(func)) or (callee is not None and callee in evidence.losses):
                 stack.extend(a.value for a in n.args if not _label(a))
-            elif (callee is not None and (callee in evidence.modules or callee in _defined(evidence))
-                  ) or _dotted(func).startswith(TORCH_NAMESPACES) or _last_part(func) in BUILTINS_KEEPING_GRAPH:
-                stack.extend(args)  # a function of this module: any argument may reach its result
+            elif (callee in evidence.modules or callee in _defined(evidence)  # any argument
+                  or _dotted(func).startswith(TORCH_NAMESPACES)
+                  or _last_part(func) in BUILTINS_KEEPING_GRAPH):
+                stack.extend(args)
             else:
                 stack.extend(args[:1])
         elif t in (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp):

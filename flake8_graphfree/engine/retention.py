@@ -541,8 +541,8 @@ def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
     if out and _backward_elsewhere(scope.module, scope, loop):
         # A train step of this module ran the backward. What it returns after its backward
         # (`loss = train_step(model, batch)`) keeps graph nodes and a scalar, like a loss term.
-        done = scope.module.returning_backwarded
-        out = [r for r in out if _call_of(bound_value(r.starts[0], r.name), done)]
+        stepped = scope.module.returning_backwarded
+        out = [r for r in out if _call_of(bound_value(r.starts[0], r.name), stepped)]
         for r in out:
             r.kind = FactKind.LOSS_TERM
     return out
