@@ -448,3 +448,72 @@ def test_a_helper_returning_a_number_beside_a_graph():
             print(char)
         """)
     assert "char" not in {f.name for f in r.fixed + r.unfixed}
+
+
+def test_an_engine_backward_inside_a_helper():
+    """accelerate: `accelerator.backward(l)` in a helper backwards `l`, not the accelerator."""
+    source, r = outcome("""
+        class Accelerator:
+            def backward(self, l):
+                l.backward()
+        accelerator = Accelerator()
+        def engine_backward(acc, l):
+            acc.backward(l)
+        for x in [0.5, 1.0]:
+            loss = model(x) * 2
+            engine_backward(accelerator, loss)
+            opt.step()
+        """)
+    assert codes(r) == [("GF001", "loss", True)]
+
+
+def test_a_train_step_returning_its_backwarded_loss():
+    """opacus' FSDP example: the loss a step returns after its backward keeps nodes: GF001."""
+    source, r = outcome("""
+        def train_step(v):
+            out = model(v)
+            loss = crit(out, v * 0.5)
+            loss.backward()
+            opt.step()
+            return loss
+        for x in [0.5, 1.0]:
+            loss = train_step(x)
+            print(round(loss.item(), 4))
+        """)
+    assert codes(r) == [("GF001", "loss", True)]
+
+
+def test_loss_terms_through_a_generator_and_a_full_reduction():
+    """accelerate's ALST: `sum(parts[r] * 2 for r in ...)` and a scalar of the outputs are loss
+    terms; the outputs keep their GF004."""
+    source, r = outcome("""
+        for x in [0.5, 1.0]:
+            out = model(x)
+            parts = [model(x) * 1.0, model(x + 1) * 0.5]
+            total_loss = sum(parts[k] * 2 for k in range(2))
+            scalar = out.sum()
+            loss = total_loss + scalar
+            loss.backward()
+            opt.step()
+        """)
+    # `parts` is read by the generator: no `del` (a generator may run later), said so.
+    assert codes(r) == [("GF001", "loss", True), ("GF001", "scalar", True),
+                        ("GF001", "total_loss", True), ("GF004", "out", True),
+                        ("GF004", "parts", False)]
+    assert reasons(r) == {"parts": "CAPTURED"}
+
+
+def test_an_evaluation_that_reaches_its_model_through_a_helper():
+    """An evaluation script with no backward of its own in the loop: the helper forwards the
+    model, so the graph is kept into the next batch; fixed by a `del`."""
+    source, r = outcome("""
+        model.eval()
+        def run_model(m, v):
+            return m(v)
+        preds = []
+        for x in [0.5, 1.0]:
+            out = run_model(model, x)
+            preds.append(round(out.item(), 3))
+        print(preds)
+        """)
+    assert codes(r) == [("GF002", "out", True)]
