@@ -310,9 +310,7 @@ def flow_reads(expr, evidence) -> Set[str]:
             else:
                 stack.extend(args[:1])
         elif t in (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp):
-            effects = Effects()  # what its elements read, now: `sum(parts[i] for i in ...)`
-            NameScanner().expr(n, effects)
-            found |= effects.uses | effects.captured
+            found |= names_in(n, captured=True)  # `sum(parts[i] for i in ...)` reads parts
     return found
 
 
@@ -573,10 +571,11 @@ def graph_inputs(node: Node) -> Set[str]:
     return node.uses
 
 
-def names_in(expr) -> Set[str]:
+def names_in(expr, captured: bool = False) -> Set[str]:
+    """The names `expr` reads; with `captured`, those its comprehensions and lambdas read too."""
     effects = Effects()
     NameScanner().expr(expr, effects)
-    return effects.uses
+    return effects.uses | effects.captured if captured else effects.uses
 
 
 # Reads whose result is the same whether or not the value was detached: a `.detach()` added to

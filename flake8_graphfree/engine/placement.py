@@ -174,8 +174,7 @@ def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
 
 def _twins(scope: Scope, slots: List[Node]) -> List[Node]:
     """The slots, and every other slot at the same place of the source (copies of a finally)."""
-    places = {(id(s.block.container), s.index): s for s in slots}
-    return sorted({t for s in places.values() for t in scope.slots_at(s.block.container, s.index)},
+    return sorted({t for s in slots for t in scope.slots_at(s.block.container, s.index)},
                   key=lambda n: n.id)
 
 

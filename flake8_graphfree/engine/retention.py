@@ -193,7 +193,6 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
     feeding = feeding_backward(scope)
     out, done = [], set(reported)
     evidence = scope.module.evidence if scope.module else None
-    stepped = scope.module.returning_backwarded if scope.module else set()
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
             continue
@@ -207,8 +206,8 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
         names = n.bound & carrying.outs.get(n.id, set())
         for var in sorted(names - done if derived else names - feeding - done):
             kind = FactKind.NOT_BACKWARDED
-            if _call_of(bound_value(n, var), stepped):
-                kind = FactKind.LOSS_TERM  # `loss = train_step(batch)`: backwarded there
+            if _from_train_step(scope, n, var):
+                kind = FactKind.LOSS_TERM
             elif derived:  # a metric (`_, predicted = outputs.max(1)`) is neither
                 kind = (FactKind.LOSS_TERM if _loss_term(n, var, evidence)
                         else FactKind.SOURCE if _moved(bound_value(n, var)) else None)
@@ -239,8 +238,8 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[st
     out = []
     for name in sorted(leaving - reported - set(targets)):
         last = [n for n in body if name in n.bound and name in carrying.outs.get(n.id, ())][-1]
-        if scope.module and _call_of(bound_value(last, name), scope.module.returning_backwarded):
-            continue  # a loss after its backward, in the train step that returned it
+        if _from_train_step(scope, last, name):
+            continue  # a loss after its backward
         if name in feeding:  # the loss was computed from it: a forward output keeps its storage
             if _loss_term(last, name, evidence):
                 continue
@@ -539,17 +538,20 @@ def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
     if out and _called_without_grad(scope.module, scope):
         return []
     if out and _backward_elsewhere(scope.module, scope, loop):
-        # A train step of this module ran the backward. What it returns after its backward
-        # (`loss = train_step(model, batch)`) keeps graph nodes and a scalar, like a loss term.
-        stepped = scope.module.returning_backwarded
-        out = [r for r in out if _call_of(bound_value(r.starts[0], r.name), stepped)]
+        # A train step of this module ran the backward: only what it returned is left to say.
+        out = [r for r in out if _from_train_step(scope, r.starts[0], r.name)]
         for r in out:
             r.kind = FactKind.LOSS_TERM
     return out
 
 
-def _call_of(value, functions: Set[str]) -> bool:
-    return isinstance(value, cst.Call) and direct_callee(value.func) in functions
+def _from_train_step(scope: Scope, node: Node, name: str) -> bool:
+    """`loss = train_step(model, batch)`, a function of the module that returns the loss it
+    backwarded (ModuleFacts.returning_backwarded): like a loss term, it keeps graph nodes and a
+    scalar, not a graph no backward went through."""
+    value = bound_value(node, name)
+    return scope.module is not None and isinstance(value, cst.Call) and (
+        direct_callee(value.func) in scope.module.returning_backwarded)
 
 
 def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: FactKind) -> Optional[Retention]:

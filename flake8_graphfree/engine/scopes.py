@@ -274,9 +274,10 @@ def _returns_backwarded(fn) -> bool:
     for i, stmt in enumerate(body[:-1]):
         call = stmt.value if isinstance(stmt, ast.Expr) else None
         if not (isinstance(call, ast.Call) and _called_name(call.func) in ("backward", "manual_backward")
+                and (call.args or isinstance(call.func, ast.Attribute))
                 and not any(k.arg == "retain_graph" for k in call.keywords)):
             continue
-        tensor = call.args[0] if call.args else getattr(call.func, "value", None)
+        tensor = _backward_tensor(call)
         if isinstance(tensor, ast.Call) and _called_name(tensor.func) == "scale" and tensor.args:
             tensor = tensor.args[0]  # scaler.scale(loss).backward()
         if isinstance(tensor, ast.Name) and tensor.id == name:
@@ -314,12 +315,16 @@ def _helper(call: ast.Call, functions, helpers: Dict[str, int]) -> None:
     if not functions or not isinstance(call.func, ast.Attribute):
         return
     name, params = functions[-1]
-    for tensor in call.args[:1] or [call.func.value]:
-        found = [n.id for n in ast.walk(tensor) if isinstance(n, ast.Name) and n.id in params
-                 and n.id not in ("self", "cls")]
-        if found:
-            helpers.setdefault(name, params.index(found[0]))
-            return
+    found = [n.id for n in ast.walk(_backward_tensor(call)) if isinstance(n, ast.Name)
+             and n.id in params and n.id not in ("self", "cls")]
+    if found:
+        helpers.setdefault(name, params.index(found[0]))
+
+
+def _backward_tensor(call: ast.Call):
+    """What a backward call (an attribute call) runs on: its first positional argument
+    (`accelerator.backward(l)`), else its receiver (`l.backward()`, `scaler.scale(l).backward()`)."""
+    return call.args[0] if call.args else call.func.value
 
 
 def _direct_callee(func) -> str:
