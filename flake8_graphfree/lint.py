@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import ast
 import gc
-import re
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
 
 from .engine import analyze
 from .engine.scopes import ModuleFacts
+from .positions import locate
 from .errors import failure_reason, one_line as _reason
 from .rules import RULES
 from .rules.base import Finding
@@ -104,19 +102,21 @@ def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
         if not facts.can_report:
             return []
     with analysis_mode():
-        return findings(parse(source), tree, facts)
+        return findings(parse(source), tree, facts, source)
 
 
 def findings(module: cst.Module, tree: Optional[ast.Module] = None,
-             facts: Optional[ModuleFacts] = None) -> List[Finding]:
+             facts: Optional[ModuleFacts] = None, text: Optional[str] = None) -> List[Finding]:
     """Every rule's findings, sorted. `facts` or `tree` (CPython's ast of the same text), when the
-    caller has them, save the module-wide walk or a parse."""
+    caller has them, save the module-wide walk or a parse; `tree` and `text` (the module's code)
+    save generating the code to find the reported positions."""
     with analysis_mode():
         loop_facts = analyze(module, tree, facts)
         if not loop_facts:
             return []
         # Positions come from the tree that was analysed, and only for the nodes reported.
-        positions = locate(module, {f.binding for f in loop_facts})
+        positions = locate(module, {f.binding for f in loop_facts}, tree, text,
+                           {f.binding: f.statement for f in loop_facts})
         out = []
         for rule in RULES:
             for r, message, fixable in rule.check(loop_facts):
@@ -127,55 +127,3 @@ def findings(module: cst.Module, tree: Optional[ast.Module] = None,
                                    r.fix_text, r.name))
         out.sort(key=lambda f: (f.line, f.col, f.code))
         return out
-
-
-class _Found(Exception):
-    pass
-
-
-@dataclass(frozen=False)
-class _Locator(CodegenState):
-    """Generates the code only as far as the last wanted node, counting lines and columns.
-
-    LibCST's PositionProvider records every node's range after a full visit of the tree; on a
-    30,000-line file that costs five times the parse. We need a handful of names' starts.
-    """
-
-    wanted: Set[cst.CSTNode] = field(default_factory=set)
-    found: Dict[cst.CSTNode, Tuple[int, int]] = field(default_factory=dict)
-    line: int = 1
-    column: int = 0
-
-    def add_indent_tokens(self) -> None:
-        for token in self.indent_tokens:
-            self.add_token(token)
-
-    def add_token(self, value: str) -> None:
-        if "\n" in value or "\r" in value:
-            parts = _NEWLINE.split(value)
-            self.line += len(parts) - 1
-            self.column = len(parts[-1])
-        else:
-            self.column += len(value)
-
-    @contextmanager
-    def record_syntactic_position(self, node, *, start_node=None, end_node=None):
-        if node in self.wanted:
-            self.found[node] = (self.line, self.column)
-            if len(self.found) == len(self.wanted):
-                raise _Found
-        yield
-
-
-_NEWLINE = re.compile(r"\r\n?|\n")
-
-
-def locate(module: cst.Module, nodes: Set[cst.CSTNode]) -> Dict[cst.CSTNode, Tuple[int, int]]:
-    """1-based line and 0-based column of each of `nodes` (syntactic start, as LibCST counts)."""
-    state = _Locator(default_indent=module.default_indent,
-                     default_newline=module.default_newline, wanted=set(nodes))
-    try:
-        module._codegen(state)
-    except _Found:
-        pass
-    return state.found

@@ -35,6 +35,7 @@ class Accumulation:
     kind: FactKind  # ACCUMULATE (GF005) or STORE (GF006)
     no_fix_reason: Optional[NoFix]
     wrap: List[cst.BaseExpression]  # the parts of `value` to wrap in `.detach()`
+    statement: cst.CSTNode  # the statement holding `binding`
 
     @property
     def edits(self) -> Optional[List[WrapDetach]]:
@@ -67,7 +68,8 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying) -> List[Accumulation]
         if _feeds_backward_or_escapes(scope, holder.value):
             continue
         wrap, reason = _detach_plan(scope, loop, n, holder.value, value, carrying)
-        found.append(Accumulation(scope, loop, holder.value, holder, value, kind, reason, wrap))
+        found.append(Accumulation(scope, loop, holder.value, holder, value, kind, reason, wrap,
+                                  n.cst))
     return found
 
 

@@ -111,6 +111,7 @@ class Scope:
         self._within: Optional[Dict[int, List[Loop]]] = None
         self._preds: Optional[List[List[Node]]] = None
         self._live: Dict[Tuple[str, Optional[int]], Set[int]] = {}
+        self._holders: Optional[Dict[int, object]] = None
 
     @property
     def reads(self) -> KeysView[str]:
@@ -137,6 +138,12 @@ class Scope:
                     binders.setdefault(bound, []).append(n.id)
             self._names = (readers, binders)
         return self._names
+
+    def holder(self, name: cst.Name):
+        """The LibCST statement of the node that binds `name` (a Name node of a binding)."""
+        if self._holders is None:
+            self._holders = {id(x): n.cst for n in self.nodes for _, x in n.defs}
+        return self._holders.get(id(name))
 
     def loops_within(self, loop: Loop) -> List[Loop]:
         """The loops nested in `loop`, at any depth (computed once per scope)."""

@@ -49,6 +49,11 @@ class Retention:
         return any(b.retain_graph for b in self.backwards) and not self.freed_later
 
     @property
+    def statement(self):
+        """The statement holding `binding`: the report's position is looked up from its start."""
+        return self.scope.holder(self.binding)
+
+    @property
     def edits(self) -> Optional[List[InsertDel]]:
         return None if self.slots is None else [insertion(s, (self.name,)) for s in self.slots]
 

@@ -145,8 +145,9 @@ def _final_newline(source: bytes, new: bytes) -> bytes:
 
 def _reported(module, tree, source: bytes, select, facts=None) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
-    lines = _LINE_BREAK.split(source.decode(module.encoding, errors="replace"))
-    found = lint_findings(module, tree, facts)
+    text = source.decode(module.encoding, errors="replace")
+    lines = _LINE_BREAK.split(text)
+    found = lint_findings(module, tree, facts, text)
     if not found:
         return found
     if file_is_exempt(lines):
