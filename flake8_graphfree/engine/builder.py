@@ -345,7 +345,7 @@ def _apply_switches(scope: Scope, switches: Dict[int, bool]) -> None:
         return
     modes = propagate(scope, {0: frozenset({None})},
                        lambda n, s: frozenset({switches[n.id]}) if n.id in switches else s,
-                       lambda n: True, True)
+                       None, True)
     for n in scope.nodes:
         if False in modes.get(n.id, ()):
             n.grad_off = True

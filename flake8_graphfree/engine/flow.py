@@ -11,7 +11,7 @@ Three questions, each about one name:
 from __future__ import annotations
 
 import heapq
-from typing import Callable, Dict, FrozenSet, Iterable, Optional
+from typing import Callable, Dict, FrozenSet, Iterable, Optional, Tuple
 
 from .cfg import Loop, Node, Scope
 
@@ -38,40 +38,46 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
     from `init` after the header, `step(node, state_in) -> state_out`, states joined by union.
     The next iteration is not entered."""
     starts = {s.id: init for s in loop.header.succ if loop.contains(s)}
-    return propagate(scope, starts, step, loop.contains, exceptions)
+    return propagate(scope, starts, step, (loop.body_start, loop.body_end), exceptions)
 
 
 def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
     """Bindings of `name` reaching each node of the whole scope from its entry (where the
     parameters are bound), exceptions included; `kills` as in `reaching`."""
     return propagate(scope, {scope.nodes[0].id: frozenset({UNBOUND})},
-                      lambda n, s: _transfer(n, s, name, kills), lambda n: True, True)
+                      lambda n, s: _transfer(n, s, name, kills), None, True)
 
 
-def propagate(scope: Scope, starts: Dict[int, FrozenSet], step, within, exceptions: bool):
-    """The worklist both analyses share: states on entry to each node, joined by union. Nodes are
-    taken in the order they were built (the order of the source, nearly a topological order), so
-    a node is usually stepped once, after all its predecessors: linear in a long loop body rather
-    than once per change that reaches it."""
+def propagate(scope: Scope, starts: Dict[int, FrozenSet], step,
+              within: Optional[Tuple[int, int]], exceptions: bool):
+    """The worklist both analyses share: states on entry to each node whose id is in the range
+    `within` (a loop body's; None: every node), joined by union. Nodes are taken in the order
+    they were built (the order of the source, nearly a topological order), so a node is usually
+    stepped once, after all its predecessors: linear in a long loop body rather than once per
+    change that reaches it."""
     nodes = scope.nodes
+    lo, hi = within if within is not None else (0, len(nodes))
     state = dict(starts)
     work = sorted(starts)
     queued = set(work)
+    pop, push, get = heapq.heappop, heapq.heappush, state.get
     while work:
-        i = heapq.heappop(work)
+        i = pop(work)
         queued.discard(i)
         n = nodes[i]
         out = step(n, state[i])
-        for m in (n.succ + n.exc if exceptions else n.succ):
-            if not within(m):
-                continue
-            old = state.get(m.id)
-            new = out if old is None else old | out
-            if new != old:
-                state[m.id] = new
-                if m.id not in queued:
-                    queued.add(m.id)
-                    heapq.heappush(work, m.id)
+        for edges in ((n.succ, n.exc) if exceptions else (n.succ,)):
+            for m in edges:
+                j = m.id
+                if j < lo or j >= hi:
+                    continue
+                old = get(j)
+                new = out if old is None else old | out
+                if new != old:
+                    state[j] = new
+                    if j not in queued:
+                        queued.add(j)
+                        push(work, j)
     return state
 
 

@@ -162,6 +162,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     iterables = {id(lp.target): lp.iter for lp in scope.loops if lp.target is not None}
     stack = [n for n in scope.nodes if n.backwards]
     seen: Set[int] = set()
+    followed: Set[str] = set()  # names whose binders went on the stack (once: 1,000 loops bind `loss`)
     while stack:
         n = stack.pop()
         if n.id in seen:
@@ -173,7 +174,8 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             continue
         if id(n) in iterables:  # a loop target: on to what the loop iterates over
             n = iterables[id(n)]
-        for name in _inputs(n):
+        for name in _inputs(n) - followed:
+            followed.add(name)
             stack.extend(binders.get(name, ()))
     return found
 
