@@ -10,6 +10,7 @@ with a slot between them.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Dict, KeysView, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -112,6 +113,7 @@ class Scope:
         self._preds: Optional[List[List[Node]]] = None
         self._live: Dict[Tuple[str, Optional[int]], Set[int]] = {}
         self._holders: Optional[Dict[int, object]] = None
+        self._changers: Optional[Dict[str, List[int]]] = None
 
     @property
     def reads(self) -> KeysView[str]:
@@ -138,6 +140,17 @@ class Scope:
                     binders.setdefault(bound, []).append(n.id)
             self._names = (readers, binders)
         return self._names
+
+    def changes(self, name: str, lo: int, hi: int) -> bool:
+        """Whether a node with an id in [lo, hi) binds `name` (on some evaluation) or deletes it."""
+        if self._changers is None:
+            self._changers = {}
+            for n in self.nodes:
+                for x in n.bound | n.maybe | n.dels:
+                    self._changers.setdefault(x, []).append(n.id)
+        ids = self._changers.get(name, ())
+        i = bisect_left(ids, lo)
+        return i < len(ids) and ids[i] < hi
 
     def holder(self, name: cst.Name):
         """The LibCST statement of the node that binds `name` (a Name node of a binding)."""

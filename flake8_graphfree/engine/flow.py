@@ -94,11 +94,32 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
     header = loop.header
     init = frozenset({header} if name in header.bound else {header, UNBOUND} if name in header.maybe
                      else {UNBOUND})
-    state = forward(scope, loop, init,
-                    lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
+    if kills or scope.changes(name, loop.body_start, loop.body_end):
+        state = forward(scope, loop, init,
+                        lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
+    else:  # nothing in the body changes it (most names a value is computed from): init everywhere
+        state = dict.fromkeys(_reached(scope, loop, exceptions), init)
     if not kills:
         scope._reach[key] = state
     return state
+
+
+def _reached(scope: Scope, loop: Loop, exceptions: bool) -> list:
+    """Ids of the body's nodes one iteration reaches: where `forward` gives a state (once per loop)."""
+    key = (id(loop), None, exceptions)
+    if key not in scope._reach:
+        lo, hi = loop.body_start, loop.body_end
+        seen = {s.id for s in loop.header.succ if lo <= s.id < hi}
+        stack = list(seen)
+        nodes = scope.nodes
+        while stack:
+            n = nodes[stack.pop()]
+            for m in (n.succ + n.exc if exceptions else n.succ):
+                if lo <= m.id < hi and m.id not in seen:
+                    seen.add(m.id)
+                    stack.append(m.id)
+        scope._reach[key] = sorted(seen)
+    return scope._reach[key]
 
 
 def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> FrozenSet:
