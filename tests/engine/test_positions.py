@@ -66,3 +66,21 @@ def test_a_parenthesised_decorator_does_not_shift_lines(tmp_path):
     assert list(parse_flake8(flake8(str(path)).stdout)) == [(str(path), 6)]
     path.write_text(path.read_text().replace("model(b)\n", "model(b)  # noqa: GF001\n"))
     assert flake8(str(path)).stdout == b""
+
+
+def test_parsing_skips_libcsts_field_checks_only_while_it_parses():
+    """lint.parse skips the checks LibCST runs on each node it makes: the tree is the same, and
+    nodes made after it (the fixer's), or after a parse that failed, are checked again."""
+    import libcst as cst
+
+    from flake8_graphfree.lint import parse as lint_parse
+
+    source = (ROOT / "fixtures" / "outputs_kept.py").read_text()
+    assert lint_parse(source).deep_equals(cst.parse_module(source))
+    for text in (source, "def f(:\n"):
+        try:
+            lint_parse(text)
+        except cst.ParserSyntaxError:
+            pass
+        with pytest.raises(cst.CSTValidationError):
+            cst.Name("")
