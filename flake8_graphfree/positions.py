@@ -90,6 +90,26 @@ def locate(module: cst.Module, nodes: Iterable[cst.Name], tree: Optional[ast.Mod
     return found
 
 
+def statement_lines(module: cst.Module, tree: ast.Module, text: str) -> Optional[Dict[int, int]]:
+    """id(statement) -> the line its code starts at (its leading comments and blank lines
+    included), for the simple statement lines and compound statements of every statement list
+    whose start is known; None when the ast and the module do not pair up."""
+    starts = _Starts(module, tree, text)
+    if starts.pairs is None:
+        return None
+    out: Dict[int, int] = {}
+    for stmt, a in starts.pairs.values():
+        if isinstance(stmt, cst.BaseSmallStatement):
+            continue
+        line = starts.first_line(stmt, a)
+        if line is not None:
+            out[id(stmt)] = line
+    for line_stmt, first in starts.lines:
+        a = starts.pairs[id(first)][1]
+        out[id(line_stmt)] = a.lineno - len(line_stmt.leading_lines)
+    return out
+
+
 class _Starts:
     """The module's statements paired with the ast's, and where each one's code starts."""
 
@@ -98,8 +118,9 @@ class _Starts:
         self.text = text[1:] if text.startswith("\ufeff") else text
         self._lines: Optional[List[str]] = None
         self.pairs: Optional[Dict[int, tuple]] = {}
+        self.lines: List[tuple] = []  # (simple statement line, its first small statement)
         try:
-            _pair(module.body, tree.body, self.pairs)
+            _pair(module.body, tree.body, self.pairs, self.lines)
         except (_Mismatch, AttributeError):  # a statement of a kind not known here
             self.pairs = None
 
@@ -111,12 +132,25 @@ class _Starts:
         if isinstance(stmt, cst.BaseSmallStatement):
             at = _generate(self.module, stmt, {node}, a.lineno, self._column(a.lineno, a.col_offset))
         else:  # from its leading comments and blank lines, at its indentation
+            line = self.first_line(stmt, a)
             indent = self._line(a.lineno)[:a.col_offset]
-            if getattr(a, "decorator_list", None) or indent.strip():
-                return None  # a decorator's line is not always the `@`'s
-            at = _generate(self.module, stmt, {node}, a.lineno - len(stmt.leading_lines), 0, indent)
+            if line is None or indent.strip():
+                return None
+            at = _generate(self.module, stmt, {node}, line, 0, indent)
         at = at.get(node)
         return at if at is not None and at in self._names(a, node.value) else None
+
+    def first_line(self, stmt, a: ast.stmt) -> Optional[int]:
+        """Where the code of a compound statement starts: its first leading comment or blank
+        line. Before a decorator, only when the `@` is on the decorator's own line."""
+        decorators = getattr(a, "decorator_list", None)
+        if not decorators:
+            return a.lineno - len(stmt.leading_lines)
+        first = decorators[0]
+        if self._line(first.lineno).encode("utf-8")[:first.col_offset].decode(
+                "utf-8", "replace").strip() != "@":
+            return None  # `@(\n    deco\n)`
+        return first.lineno - len(stmt.decorators[0].leading_lines) - len(stmt.leading_lines)
 
     def _names(self, a: ast.AST, name: str) -> Set[Position]:
         """Where the ast has `name` as a name or a parameter inside `a`: the check."""
@@ -138,7 +172,7 @@ class _Mismatch(Exception):
     pass
 
 
-def _pair(stmts, body: list, out: Dict[int, tuple]) -> None:
+def _pair(stmts, body: list, out: Dict[int, tuple], lines: List[tuple]) -> None:
     """Pair LibCST's statements of one block with CPython's, recording id(LibCST statement) ->
     (the statement its code is generated from, the ast statement giving that one's start).
     `except` clauses, `elif`s and `case`s are generated from their compound statement."""
@@ -147,6 +181,8 @@ def _pair(stmts, body: list, out: Dict[int, tuple]) -> None:
         smalls = s.body if isinstance(s, cst.SimpleStatementLine) else [s] if isinstance(
             s, cst.BaseSmallStatement) else None
         if smalls is not None:
+            if isinstance(s, cst.SimpleStatementLine):
+                lines.append((s, smalls[0]))
             for small in smalls:
                 a = _next(body, i, small)
                 i += 1
@@ -160,7 +196,7 @@ def _pair(stmts, body: list, out: Dict[int, tuple]) -> None:
         if t is cst.If:
             node, orelse = s, a
             while True:
-                _pair(node.body.body, orelse.body, out)
+                _pair(node.body.body, orelse.body, out, lines)
                 nxt, rest = node.orelse, orelse.orelse
                 if isinstance(nxt, cst.If):
                     if len(rest) != 1 or type(rest[0]) is not ast.If:
@@ -171,39 +207,39 @@ def _pair(stmts, body: list, out: Dict[int, tuple]) -> None:
                 if (nxt is None) != (not rest):
                     raise _Mismatch
                 if nxt is not None:
-                    _pair(nxt.body.body, rest, out)
+                    _pair(nxt.body.body, rest, out, lines)
                 break
         elif t in (cst.Try, cst.TryStar):
-            _pair(s.body.body, a.body, out)
+            _pair(s.body.body, a.body, out, lines)
             if len(s.handlers) != len(a.handlers):
                 raise _Mismatch
             for h, ah in zip(s.handlers, a.handlers):
                 out[id(h)] = entry
-                _pair(h.body.body, ah.body, out)
-            _else(s, a, out)
+                _pair(h.body.body, ah.body, out, lines)
+            _else(s, a, out, lines)
             if (s.finalbody is None) != (not a.finalbody):
                 raise _Mismatch
             if s.finalbody is not None:
-                _pair(s.finalbody.body.body, a.finalbody, out)
+                _pair(s.finalbody.body.body, a.finalbody, out, lines)
         elif t is cst.Match:
             if len(s.cases) != len(a.cases):
                 raise _Mismatch
             for c, ac in zip(s.cases, a.cases):
                 out[id(c)] = entry
-                _pair(c.body.body, ac.body, out)
+                _pair(c.body.body, ac.body, out, lines)
         else:
-            _pair(s.body.body, a.body, out)
-            _else(s, a, out)
+            _pair(s.body.body, a.body, out, lines)
+            _else(s, a, out, lines)
     if i != len(body):
         raise _Mismatch
 
 
-def _else(s, a, out) -> None:
+def _else(s, a, out, lines) -> None:
     orelse = getattr(s, "orelse", None)
     if (orelse is None) != (not getattr(a, "orelse", None)):
         raise _Mismatch
     if orelse is not None:
-        _pair(orelse.body.body, a.orelse, out)
+        _pair(orelse.body.body, a.orelse, out, lines)
 
 
 _AST_NAMES = {"Del": "Delete"}  # LibCST's names are CPython's otherwise (For: For or AsyncFor)

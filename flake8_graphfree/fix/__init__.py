@@ -15,6 +15,7 @@ from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
 from .apply import apply_edits
+from .text import fixed_code
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, not str.splitlines()'s
@@ -80,7 +81,8 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
     module, tree, facts = parse_checked(source)
     if module is None:
         return FixResult(source, source, skipped="no loop that could report")
-    found = _reported(module, tree, source, select, facts)
+    text = source.decode(module.encoding, errors="replace")
+    found = _reported(module, tree, text, select, facts)
     fixed: List[Finding] = []
     new = source
     original: cst.Module = module
@@ -92,13 +94,14 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
         fixed += todo
         if round_ == 0 and with_text_edits:
             text_edits = _text_edits(original, todo)
-        module = apply_edits(module, [e for f in todo for e in f.edits])
-        new = module.bytes
+        edited = apply_edits(module, [e for f in todo for e in f.edits])
+        text = fixed_code(module, text, tree, edited)
+        module, new = edited, text.encode(edited.encoding)
         try:
             tree = ast.parse(new)
         except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
             raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-        found = _reported(module, tree, new, select)
+        found = _reported(module, tree, text, select)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
     return FixResult(source, _final_newline(source, new), fixed, found, module.encoding,
@@ -143,9 +146,8 @@ def _final_newline(source: bytes, new: bytes) -> bytes:
     return new
 
 
-def _reported(module, tree, source: bytes, select, facts=None) -> List[Finding]:
+def _reported(module, tree, text: str, select, facts=None) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
-    text = source.decode(module.encoding, errors="replace")
     lines = _LINE_BREAK.split(text)
     found = lint_findings(module, tree, facts, text)
     if not found:
