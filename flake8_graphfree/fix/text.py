@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import libcst as cst
 
 from ..positions import statement_lines
+from .apply import blocks, with_blocks
 
 _LINE_START = re.compile(r"\r\n?|\n")
 
@@ -41,70 +42,31 @@ def fixed_code(original: cst.Module, text: str, tree: ast.Module, edited: cst.Mo
     if lines is None:
         return edited.code
     offsets = [0] + [m.end() for m in _LINE_START.finditer(text)]
-    pieces: Dict[int, str] = {}  # id(original statement) -> its code
-    _pieces(original.body, lines, offsets, text, pieces)
-    return edited.with_changes(body=_spliced(edited.body, pieces)).code
+    spans: Dict[int, Tuple[int, int]] = {}  # id(original statement) -> where its code is
+    _spans(original.body, lines, offsets, spans)
+    return edited.with_changes(body=_spliced(edited.body, spans, text)).code
 
 
-def _pieces(stmts, lines: Dict[int, int], offsets: List[int], text: str, out: Dict[int, str]) -> None:
+def _spans(stmts, lines: Dict[int, int], offsets: List[int], out: Dict[int, Tuple[int, int]]) -> None:
     for s, nxt in zip(stmts, list(stmts[1:]) + [None]):
         start, end = lines.get(id(s)), lines.get(id(nxt)) if nxt is not None else None
         if start is not None and end is not None:
-            out[id(s)] = text[offsets[start - 1]:offsets[end - 1]]
-        for block in _blocks(s):
-            _pieces(block.body, lines, offsets, text, out)
+            out[id(s)] = offsets[start - 1], offsets[end - 1]
+        if not isinstance(s, cst.SimpleStatementLine):
+            for block in blocks(s):
+                if isinstance(block, cst.IndentedBlock):
+                    _spans(block.body, lines, offsets, out)
 
 
-def _blocks(stmt) -> list:
-    """The indented statement lists directly inside `stmt` (none for a simple statement line)."""
-    t = type(stmt)
-    if t is cst.SimpleStatementLine:
-        return []
-    if t is cst.Match:
-        suites = [c.body for c in stmt.cases]
-    else:
-        suites = [stmt.body] + [h.body for h in getattr(stmt, "handlers", ())]
-        node = stmt.orelse if t is cst.If else None
-        while isinstance(node, cst.If):  # elif
-            suites.append(node.body)
-            node = node.orelse
-        for tail in (node, getattr(stmt, "orelse", None) if t is not cst.If else None,
-                     getattr(stmt, "finalbody", None)):
-            if tail is not None:
-                suites.append(tail.body)
-    return [b for b in suites if isinstance(b, cst.IndentedBlock)]
-
-
-def _spliced(stmts, pieces: Dict[int, str]) -> list:
+def _spliced(stmts, spans: Dict[int, Tuple[int, int]], text: str) -> list:
     out = []
     for s in stmts:
-        piece = pieces.get(id(s))
-        if piece is not None:
-            out.append(_Copied(piece))
+        span = spans.get(id(s))
+        if span is not None:
+            out.append(_Copied(text[span[0]:span[1]]))
         elif isinstance(s, cst.SimpleStatementLine):
             out.append(s)
         else:
-            out.append(_with_blocks(s, lambda b: b.with_changes(body=_spliced(b.body, pieces))
+            out.append(with_blocks(s, lambda b: b.with_changes(body=_spliced(b.body, spans, text))
                                     if isinstance(b, cst.IndentedBlock) else b))
     return out
-
-
-def _with_blocks(stmt, f):
-    """`stmt` with each statement list directly inside it replaced by `f(list)`."""
-    t = type(stmt)
-    if t is cst.If:
-        orelse = stmt.orelse
-        if isinstance(orelse, cst.If):
-            orelse = _with_blocks(orelse, f)
-        elif orelse is not None:
-            orelse = orelse.with_changes(body=f(orelse.body))
-        return stmt.with_changes(body=f(stmt.body), orelse=orelse)
-    changes = {"body": f(stmt.body)} if t is not cst.Match else {
-        "cases": [c.with_changes(body=f(c.body)) for c in stmt.cases]}
-    if t in (cst.Try, cst.TryStar):
-        changes["handlers"] = [h.with_changes(body=f(h.body)) for h in stmt.handlers]
-        if stmt.finalbody is not None:
-            changes["finalbody"] = stmt.finalbody.with_changes(body=f(stmt.finalbody.body))
-    if getattr(stmt, "orelse", None) is not None:
-        changes["orelse"] = stmt.orelse.with_changes(body=f(stmt.orelse.body))
-    return stmt.with_changes(**changes)
