@@ -59,6 +59,12 @@ def _spans(stmts, lines: Dict[int, int], offsets: List[int], out: Dict[int, Tupl
 
 
 def _spliced(stmts, spans: Dict[int, Tuple[int, int]], text: str) -> list:
+    """`stmts` with each statement whose code is known as a copy of it."""
+    def inner(block):
+        if isinstance(block, cst.IndentedBlock):
+            return block.with_changes(body=_spliced(block.body, spans, text))
+        return block
+
     out = []
     for s in stmts:
         span = spans.get(id(s))
@@ -67,6 +73,5 @@ def _spliced(stmts, spans: Dict[int, Tuple[int, int]], text: str) -> list:
         elif isinstance(s, cst.SimpleStatementLine):
             out.append(s)
         else:
-            out.append(with_blocks(s, lambda b: b.with_changes(body=_spliced(b.body, spans, text))
-                                    if isinstance(b, cst.IndentedBlock) else b))
+            out.append(with_blocks(s, inner))
     return out
