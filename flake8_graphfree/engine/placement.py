@@ -60,11 +60,12 @@ def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
         raise _NoFix(reason)
     state = reaching(scope, loop, name)
     slots = _after_last_use(scope, loop.body_block, name, state)
-    normal = reaching(scope, loop, name, kills=_ids(slots) | others, exceptions=False)
-    # A `continue` entered only through an exception counts when the surviving value gets there
-    # without one (its backward call is in the handler).
-    anyway = reaching(scope, loop, name, kills=_ids(slots) | others)
-    entered = _reachable(starts, loop)
+    if loop.continues:
+        normal = reaching(scope, loop, name, kills=_ids(slots) | others, exceptions=False)
+        # A `continue` entered only through an exception counts when the surviving value gets
+        # there without one (its backward call is in the handler).
+        anyway = reaching(scope, loop, name, kills=_ids(slots) | others)
+        entered = _reachable(starts, loop)
     for c in loop.continues:
         s = normal.get(c.id)
         if s is None and c.id in entered:
