@@ -5,6 +5,7 @@ import ast
 import gc
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
 import libcst as cst
@@ -12,6 +13,7 @@ from libcst._nodes.base import CSTNode  # internal: pyproject bounds libcst belo
 
 from .engine import analyze
 from .engine.scopes import ModuleFacts
+from .partial import kept_statements, parse_kept
 from .positions import locate
 from .errors import failure_reason, one_line as _reason
 from .rules import RULES
@@ -47,10 +49,48 @@ def _unchecked(self) -> None:
 _CHECKED = CSTNode.__post_init__
 
 
-def parse_checked(source: bytes) -> Tuple[Optional[cst.Module], ast.Module, ModuleFacts]:
-    """`parse` for files no one has checked yet (graphfree-fix; flake8 has compiled them already),
-    with the module-wide facts. The LibCST module is None when they show the file cannot report
-    anything.
+@dataclass
+class Parsed:
+    """A text ready for the engine."""
+
+    module: Optional[cst.Module]  # LibCST's; None when the facts show nothing can be reported
+    tree: ast.Module  # CPython's ast of the whole text
+    facts: ModuleFacts  # module-wide facts, from `tree`
+    text: str = ""  # the module's code
+    statements: Optional[ast.Module] = None  # the ast of the statements `module` holds: `tree`,
+    # or only those partial.py kept
+
+
+def parse_for_analysis(source: Union[str, bytes], tree: ast.Module, facts: ModuleFacts) -> Parsed:
+    """LibCST's parse of what the analysis can use of `source`: the module-level statements that
+    partial.py keeps, or the whole text."""
+    kept = kept_statements(tree, facts)
+    if kept is not None:
+        try:
+            found = parse_kept(source, tree, kept, parse)
+        except Exception:  # noqa: BLE001 - the full parse below decides; it reports any error
+            found = None
+        if found is not None:
+            return Parsed(found[0], tree, facts, found[1], found[2])
+    module = parse(source)
+    text = source.decode(module.encoding) if isinstance(source, bytes) else source
+    return Parsed(module, tree, facts, text, tree)
+
+
+def reanalysed(tree: ast.Module, partly: bool) -> Tuple[ModuleFacts, Optional[ast.Module]]:
+    """For the ast of a fixed text: its module-wide facts, and the ast of the statements the
+    module holds, where partial.py parsed only some (the same ones, unless a `.detach()` calls a
+    function of the module by chance; positions are then found from the start of the file)."""
+    facts = ModuleFacts(tree)
+    if not partly:
+        return facts, tree
+    kept = kept_statements(tree, facts)
+    return facts, ast.Module(body=kept, type_ignores=[]) if kept is not None else None
+
+
+def parse_checked(source: bytes) -> Parsed:
+    """`parse_for_analysis` for files no one has checked yet (graphfree-fix; flake8 has compiled
+    them already), with the module-wide facts.
 
     CPython's own parser goes first: it rejects what Python would reject with a clear message, and
     it fails cleanly on pathologically deep code that crashes LibCST's native parser outright.
@@ -66,9 +106,9 @@ def parse_checked(source: bytes) -> Tuple[Optional[cst.Module], ast.Module, Modu
     check_depth(tree)
     facts = ModuleFacts(tree)
     if not facts.can_report:
-        return None, tree, facts
+        return Parsed(None, tree, facts)
     try:
-        return parse(source), tree, facts
+        return parse_for_analysis(source, tree, facts)
     except Exception as e:  # noqa: BLE001 - LibCST rejects a few things CPython accepts
         raise SourceError(failure_reason(e)) from None
 
@@ -121,20 +161,25 @@ def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
         if not facts.can_report:
             return []
     with analysis_mode():
-        return findings(parse(source), tree, facts, source)
+        if tree is None:
+            return findings(parse(source), None, None, source)
+        parsed = parse_for_analysis(source, tree, facts)
+        return findings(parsed.module, tree, facts, source, parsed.statements)
 
 
 def findings(module: cst.Module, tree: Optional[ast.Module] = None,
-             facts: Optional[ModuleFacts] = None, text: Optional[str] = None) -> List[Finding]:
+             facts: Optional[ModuleFacts] = None, text: Optional[str] = None,
+             statements: Optional[ast.Module] = None) -> List[Finding]:
     """Every rule's findings, sorted. `facts` or `tree` (CPython's ast of the same text), when the
-    caller has them, save the module-wide walk or a parse; `tree` and `text` (the module's code)
-    save generating the code to find the reported positions."""
+    caller has them, save the module-wide walk or a parse; `text` (the module's code) and
+    `statements` (the ast of the statements `module` holds, `tree` by default) save generating
+    the code to find the reported positions."""
     with analysis_mode():
         loop_facts = analyze(module, tree, facts)
         if not loop_facts:
             return []
         # Positions come from the tree that was analysed, and only for the nodes reported.
-        positions = locate(module, {f.binding for f in loop_facts}, tree, text,
+        positions = locate(module, {f.binding for f in loop_facts}, statements or tree, text,
                            {f.binding: f.statement for f in loop_facts})
         out = []
         for rule in RULES:

@@ -91,7 +91,11 @@ class ModuleFacts:
         self.trains = False  # a backward call, or loss_scaler(loss, ...), somewhere
         self._loops_with_grad: list = []
         self.has_loop = False
-        self._calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
+        self.loop_lines: List[int] = []  # where every loop starts (partial.py keeps their statements)
+        self.top_calls: List[Set[str]] = []  # per module-level statement, the names it calls (the
+        # last part, and the one before it: `f.forward(x)` -> forward, f)
+        self._called: Set[str] = set()
+        self.calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
         self.returning_backwarded: Set[str] = set()  # `...; loss.backward(); return loss`
         self._walk(tree)
 
@@ -110,15 +114,19 @@ class ModuleFacts:
         grew = True
         while grew:
             grew = False
-            for f, callees in self._calls.items():
+            for f, callees in self.calls.items():
                 if f not in reach and callees & reach:
                     reach.add(f)
                     grew = True
-        return any(isinstance(n, ast.Call) and _forwards(n, reach, self._calls, modules)
+        return any(isinstance(n, ast.Call) and _forwards(n, reach, self.calls, modules)
                    for loop in self._loops_with_grad for n in ast.walk(loop))
 
     def _walk(self, tree: ast.Module) -> None:
-        self._scan([tree], (), False)
+        # One statement at a time, the last first: the order one walk of the module takes.
+        self.top_calls = [set() for _ in tree.body]
+        for i in range(len(tree.body) - 1, -1, -1):
+            self._called = self.top_calls[i]
+            self._scan([tree.body[i]], (), False)
         ev = self.evidence
         ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
         ev.add_callees(ev.backward_callees)
@@ -128,6 +136,7 @@ class ModuleFacts:
         context (enclosing functions, grad mode) recurses, so the order stays the same."""
         ev = self.evidence
         pop, push = stack.pop, stack.append
+        called = self._called
         while stack:
             node = pop()
             t = type(node)
@@ -137,6 +146,9 @@ class ModuleFacts:
                 continue
             if t is ast.Call:
                 name = _called_name(node.func)
+                called.add(name)
+                if type(node.func) is ast.Attribute:  # `f.forward(x)`, `self.f.forward(x)`
+                    called.add(_last(node.func.value))
                 if off:
                     self.under_no_grad.add(name)
                 if name in ("backward", "manual_backward") or (name == "grad" and isinstance(
@@ -154,7 +166,7 @@ class ModuleFacts:
                     self.reads_namespace = True
                 _evidence(node, name, ev)
                 for f, _ in functions:
-                    self._calls.setdefault(f, set()).add(_direct_callee(node.func))
+                    self.calls.setdefault(f, set()).add(_direct_callee(node.func))
             elif t is ast.Attribute:
                 self.reads_frames |= node.attr in FRAME_NAMES or (
                     node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
@@ -177,11 +189,12 @@ class ModuleFacts:
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif t in _LOOPS:
                 self.has_loop = True
+                self.loop_lines.append(node.lineno)
                 if not off:
                     self._loops_with_grad.append(node)
             elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 ev.functions.add(node.name)
-                self._calls.setdefault(node.name, set())
+                self.calls.setdefault(node.name, set())
                 if _returns_backwarded(node):
                     self.returning_backwarded.add(node.name)
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]

@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Optional
 import libcst as cst
 
 from .. import might_have_findings
-from ..lint import analysis_mode, parse_checked
+from ..lint import analysis_mode, parse_checked, reanalysed
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..rules.base import Finding
@@ -78,11 +78,11 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
     masking it. The re-analysis runs on the edited tree, whose code is the text written (CPython
     parses that text first); parsing it again with LibCST cost 15% of a run on diffusers and found
     nothing more on any corpus or generated program."""
-    module, tree, facts = parse_checked(source)
+    parsed = parse_checked(source)
+    module, tree, text, statements = parsed.module, parsed.tree, parsed.text, parsed.statements
     if module is None:
         return FixResult(source, source, skipped="no loop that could report")
-    text = source.decode(module.encoding, errors="replace")
-    found = _reported(module, tree, text, select, facts)
+    found = _reported(module, tree, text, select, parsed.facts, statements)
     fixed: List[Finding] = []
     new = source
     original: cst.Module = module
@@ -95,13 +95,14 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
         if round_ == 0 and with_text_edits:
             text_edits = _text_edits(original, todo)
         edited = apply_edits(module, [e for f in todo for e in f.edits])
-        text = fixed_code(module, text, tree, edited)
+        text = fixed_code(module, text, statements, edited)
         module, new = edited, text.encode(edited.encoding)
         try:
             tree = ast.parse(new)
         except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
             raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-        found = _reported(module, tree, text, select)
+        facts, statements = reanalysed(tree, partly=statements is not parsed.tree)
+        found = _reported(module, tree, text, select, facts, statements)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
     return FixResult(source, _final_newline(source, new), fixed, found, module.encoding,
@@ -146,10 +147,10 @@ def _final_newline(source: bytes, new: bytes) -> bytes:
     return new
 
 
-def _reported(module, tree, text: str, select, facts=None) -> List[Finding]:
+def _reported(module, tree, text: str, select, facts=None, statements=None) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
     lines = _LINE_BREAK.split(text)
-    found = lint_findings(module, tree, facts, text)
+    found = lint_findings(module, tree, facts, text, statements)
     if not found:
         return found
     if file_is_exempt(lines):
