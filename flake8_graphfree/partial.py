@@ -31,8 +31,10 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-class Line:
-    """One line of the original text, standing where LibCST has an empty line (EmptyLine)."""
+class Verbatim:
+    """Text of the original file that stands for LibCST nodes and is written back as it is when
+    code is generated: a blanked line here, a statement the fixer's edits left alone in
+    fix/text.py. A transformer (fix/apply.py) leaves it as it is."""
 
     __slots__ = ("text",)
 
@@ -42,7 +44,7 @@ class Line:
     def _codegen(self, state) -> None:
         state.add_token(self.text)
 
-    def visit(self, visitor) -> "Line":  # a transformer (fix/apply.py) leaves it as it is
+    def visit(self, visitor) -> "Verbatim":
         return self
 
 
@@ -131,7 +133,7 @@ def parse_kept(source: Union[str, bytes], tree: ast.Module, kept: List[ast.stmt]
         out = list(empty_lines)
         for k in range(len(out)):
             if first + k in blanked:
-                out[k] = Line(lines[first + k - 1])
+                out[k] = Verbatim(lines[first + k - 1])
                 found.add(first + k)
         return out
 

@@ -15,22 +15,11 @@ from typing import Dict, List, Tuple
 
 import libcst as cst
 
+from ..partial import Verbatim
 from ..positions import statement_lines
 from .apply import blocks, with_blocks
 
 _LINE_START = re.compile(r"\r\n?|\n")
-
-
-class _Copied:
-    """A statement whose code is a piece of the original text (it generates that, and no node)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def _codegen(self, state) -> None:
-        state.add_token(self.text)
 
 
 def fixed_code(original: cst.Module, text: str, tree: ast.Module, edited: cst.Module) -> str:
@@ -69,7 +58,7 @@ def _spliced(stmts, spans: Dict[int, Tuple[int, int]], text: str) -> list:
     for s in stmts:
         span = spans.get(id(s))
         if span is not None:
-            out.append(_Copied(text[span[0]:span[1]]))
+            out.append(Verbatim(text[span[0]:span[1]]))
         elif isinstance(s, cst.SimpleStatementLine):
             out.append(s)
         else:
