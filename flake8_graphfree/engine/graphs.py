@@ -131,6 +131,8 @@ class Helpers:
 
     def __init__(self, module: cst.Module) -> None:
         self.defs: Dict[str, List[cst.FunctionDef]] = {}
+        # partial.py parses only the defs and classes the loops call: what is read here must
+        # stay among what it keeps.
         for stmt in module.body:
             inner = stmt.body.body if isinstance(stmt, cst.ClassDef) else [stmt]
             for d in inner:

@@ -432,7 +432,8 @@ def direct_callee(func) -> Optional[str]:
 
 def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> NameScanner:
     """A scanner that knows this module's top-level torch imports: bare names bound to
-    torch.autograd.backward, and names bound to torch.distributed.autograd."""
+    torch.autograd.backward, and names bound to torch.distributed.autograd. (partial.py keeps
+    every module-level import for this.)"""
     backward, dist = set(), set()
     for stmt in module.body:
         if not isinstance(stmt, cst.SimpleStatementLine):
