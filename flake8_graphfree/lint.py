@@ -77,15 +77,18 @@ def parse_for_analysis(source: Union[str, bytes], tree: ast.Module, facts: Modul
     return Parsed(module, tree, facts, text, tree)
 
 
-def reanalysed(tree: ast.Module, partly: bool) -> Tuple[ModuleFacts, Optional[ast.Module]]:
-    """For the ast of a fixed text: its module-wide facts, and the ast of the statements the
-    module holds, where partial.py parsed only some (the same ones, unless a `.detach()` calls a
-    function of the module by chance; positions are then found from the start of the file)."""
+def reanalysed(tree: ast.Module, before: ast.Module,
+               statements: Optional[ast.Module]) -> Tuple[ModuleFacts, Optional[ast.Module]]:
+    """For the ast of a fixed text: its module-wide facts, and the ast of the statements the module
+    holds, from the same for the text before the fix (`before`, `statements`). Where partial.py
+    parsed only some, the fix changed none at module level: they are the ones at the same places."""
     facts = ModuleFacts(tree)
-    if not partly:
+    if statements is before:
         return facts, tree
-    kept = kept_statements(tree, facts)
-    return facts, ast.Module(body=kept, type_ignores=[]) if kept is not None else None
+    if statements is None or len(tree.body) != len(before.body):
+        return facts, None  # positions are then found from the start of the file
+    at = {id(s): i for i, s in enumerate(before.body)}
+    return facts, ast.Module(body=[tree.body[at[id(s)]] for s in statements.body], type_ignores=[])
 
 
 def parse_checked(source: bytes) -> Parsed:

@@ -98,10 +98,10 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
         text = fixed_code(module, text, statements, edited)
         module, new = edited, text.encode(edited.encoding)
         try:
-            tree = ast.parse(new)
+            before, tree = tree, ast.parse(new)
         except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
             raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-        facts, statements = reanalysed(tree, partly=statements is not parsed.tree)
+        facts, statements = reanalysed(tree, before, statements)
         found = _reported(module, tree, text, select, facts, statements)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
