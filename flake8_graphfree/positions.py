@@ -40,7 +40,7 @@ class _Locator(CodegenState):
 
     def add_token(self, value: str) -> None:
         if "\n" in value or "\r" in value:
-            parts = _NEWLINE.split(value)
+            parts = LINE_BREAK.split(value)
             self.line += len(parts) - 1
             self.column = len(parts[-1])
         else:
@@ -55,7 +55,7 @@ class _Locator(CodegenState):
         yield
 
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+LINE_BREAK = re.compile(r"\r\n?|\n")  # Python's line breaks
 
 
 def _generate(module: cst.Module, start: cst.CSTNode, wanted: Set[cst.CSTNode], line: int = 1,
@@ -159,7 +159,7 @@ class _Starts:
 
     def _line(self, number: int) -> str:
         if self._lines is None:
-            self._lines = _NEWLINE.split(self.text)
+            self._lines = LINE_BREAK.split(self.text)
         return self._lines[number - 1] if number <= len(self._lines) else ""
 
     def _column(self, line: int, offset: int) -> int:

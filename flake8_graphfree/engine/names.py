@@ -10,6 +10,8 @@ from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
+from ..syntax import sub_blocks  # noqa: F401 - the engine's modules take it from here
+
 # Calls that read a scope's variables by name: a `del` could be observed through them.
 SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
 SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) are harmless
@@ -474,34 +476,6 @@ def flatten(container) -> list:
         else:
             units.append((st, li, None))
     return units
-
-
-def sub_blocks(stmt) -> list:
-    """The statement lists directly inside a compound statement (elif chains flattened)."""
-    t = type(stmt)
-    if t is cst.If:
-        blocks = [stmt.body]
-        orelse = stmt.orelse
-        while isinstance(orelse, cst.If):
-            blocks.append(orelse.body)
-            orelse = orelse.orelse
-        if orelse is not None:
-            blocks.append(orelse.body)
-        return blocks
-    if t in (cst.For, cst.While):
-        return [stmt.body] + ([stmt.orelse.body] if stmt.orelse else [])
-    if t in (cst.Try, cst.TryStar):
-        blocks = [stmt.body] + [h.body for h in stmt.handlers]
-        if stmt.orelse:
-            blocks.append(stmt.orelse.body)
-        if stmt.finalbody:
-            blocks.append(stmt.finalbody.body)
-        return blocks
-    if t is cst.Match:
-        return [c.body for c in stmt.cases]
-    if t in (cst.With, cst.FunctionDef, cst.ClassDef):
-        return [stmt.body]
-    return []
 
 
 def _pattern(scanner: NameScanner, pat, out: Effects) -> None:

@@ -61,19 +61,7 @@ def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
     state = reaching(scope, loop, name)
     slots = _after_last_use(scope, loop.body_block, name, state)
     if loop.continues:
-        normal = reaching(scope, loop, name, kills=_ids(slots) | others, exceptions=False)
-        # A `continue` entered only through an exception counts when the surviving value gets
-        # there without one (its backward call is in the handler).
-        anyway = reaching(scope, loop, name, kills=_ids(slots) | others)
-        entered = _reachable(starts, loop)
-    for c in loop.continues:
-        s = normal.get(c.id)
-        if s is None and c.id in entered:
-            s = anyway.get(c.id)
-        if is_bound(s):
-            slots.append(_slot_before(scope, c))
-        elif maybe_bound(s):
-            raise _NoFix(NoFix.UNBOUND_AT_CONTINUE)
+        slots += _before_continues(scope, loop, name, starts, _ids(slots) | others)
     # A `finally:` block is built once per route out of it: a `del` written into it runs on
     # every route, so every copy of its slot must be safe.
     slots = _twins(scope, slots)
@@ -95,6 +83,26 @@ def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
                         for n in starts + [n for n in body if name in n.bound | n.maybe]):
         raise _NoFix(NoFix.NO_PLACE)
     return sorted(slots, key=lambda n: n.id)
+
+
+def _before_continues(scope: Scope, loop: Loop, name: str, starts: List[Node],
+                      kills: FrozenSet[int]) -> List[Node]:
+    """A slot before each `continue` the value reaches still bound."""
+    normal = reaching(scope, loop, name, kills=kills, exceptions=False)
+    # A `continue` entered only through an exception counts when the surviving value gets there
+    # without one (its backward call is in the handler).
+    anyway = reaching(scope, loop, name, kills=kills)
+    entered = _reachable(starts, loop)
+    out = []
+    for c in loop.continues:
+        s = normal.get(c.id)
+        if s is None and c.id in entered:
+            s = anyway.get(c.id)
+        if is_bound(s):
+            out.append(_slot_before(scope, c))
+        elif maybe_bound(s):
+            raise _NoFix(NoFix.UNBOUND_AT_CONTINUE)
+    return out
 
 
 def _reachable(starts: List[Node], loop: Loop) -> FrozenSet[int]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
@@ -13,12 +12,12 @@ from .. import might_have_findings
 from ..lint import analysis_mode, parse_checked, reanalysed
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
+from ..positions import LINE_BREAK
 from ..rules.base import Finding
 from .apply import apply_edits
 from .text import fixed_code
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, not str.splitlines()'s
 
 
 class FixError(Exception):
@@ -149,7 +148,7 @@ def _final_newline(source: bytes, new: bytes) -> bytes:
 
 def _reported(module, tree, text: str, select, facts=None, statements=None) -> List[Finding]:
     """The findings a user sees: selected codes, without the lines and files noqa silences."""
-    lines = _LINE_BREAK.split(text)
+    lines = LINE_BREAK.split(text)  # Python's, not str.splitlines()'s
     found = lint_findings(module, tree, facts, text, statements)
     if not found:
         return found

@@ -8,6 +8,7 @@ from typing import Dict, List, Tuple
 import libcst as cst
 
 from ..engine.facts import InsertDel, WrapDetach
+from ..syntax import sub_blocks, with_blocks
 
 
 def apply_edits(module: cst.Module, edits) -> cst.Module:
@@ -39,10 +40,8 @@ def apply_edits(module: cst.Module, edits) -> cst.Module:
 def _with_dels(stmt, inserts):
     """`stmt` with the `del`s of `inserts` put into the statement lists inside it; the same object
     where none goes (the fixed text copies the code of those: fix/text.py)."""
-    if isinstance(stmt, cst.SimpleStatementLine):
-        return stmt
     new = {}
-    for block in blocks(stmt):
+    for block in sub_blocks(stmt):
         places = inserts.get(id(block))
         if isinstance(block, cst.SimpleStatementSuite):
             if places:
@@ -52,45 +51,6 @@ def _with_dels(stmt, inserts):
         if places or any(a is not b for a, b in zip(body, block.body)):
             new[id(block)] = block.with_changes(body=_inserted(body, places))
     return with_blocks(stmt, lambda b: new.get(id(b), b)) if new else stmt
-
-
-def blocks(stmt) -> list:
-    """The statement lists (IndentedBlock or SimpleStatementSuite) directly inside a compound
-    statement: its body, each `elif`'s, `except`'s and `case`'s, `else:` and `finally:`."""
-    t = type(stmt)
-    if t is cst.Match:
-        return [c.body for c in stmt.cases]
-    found = [stmt.body] + [h.body for h in getattr(stmt, "handlers", ())]
-    node = stmt.orelse if t is cst.If else None
-    while isinstance(node, cst.If):  # elif
-        found.append(node.body)
-        node = node.orelse
-    for tail in (node, None if t is cst.If else getattr(stmt, "orelse", None),
-                 getattr(stmt, "finalbody", None)):
-        if tail is not None:
-            found.append(tail.body)
-    return found
-
-
-def with_blocks(stmt, f):
-    """`stmt` rebuilt with each statement list directly inside it replaced by `f(list)`."""
-    t = type(stmt)
-    if t is cst.If:
-        orelse = stmt.orelse
-        if isinstance(orelse, cst.If):
-            orelse = with_blocks(orelse, f)
-        elif orelse is not None:
-            orelse = orelse.with_changes(body=f(orelse.body))
-        return stmt.with_changes(body=f(stmt.body), orelse=orelse)
-    changes = {"body": f(stmt.body)} if t is not cst.Match else {
-        "cases": [c.with_changes(body=f(c.body)) for c in stmt.cases]}
-    if t in (cst.Try, cst.TryStar):
-        changes["handlers"] = [h.with_changes(body=f(h.body)) for h in stmt.handlers]
-        if stmt.finalbody is not None:
-            changes["finalbody"] = stmt.finalbody.with_changes(body=f(stmt.finalbody.body))
-    if getattr(stmt, "orelse", None) is not None:
-        changes["orelse"] = stmt.orelse.with_changes(body=f(stmt.orelse.body))
-    return stmt.with_changes(**changes)
 
 
 def _inserted(body, places) -> list:

@@ -10,16 +10,14 @@ known that way (the last of its block) is generated, its own statements copied i
 from __future__ import annotations
 
 import ast
-import re
 from typing import Dict, List, Tuple
 
 import libcst as cst
 
 from ..partial import Verbatim
-from ..positions import statement_lines
-from .apply import blocks, with_blocks
+from ..positions import LINE_BREAK, statement_lines
+from ..syntax import sub_blocks, with_blocks
 
-_LINE_START = re.compile(r"\r\n?|\n")
 
 
 def fixed_code(original: cst.Module, text: str, tree: ast.Module, edited: cst.Module) -> str:
@@ -30,7 +28,7 @@ def fixed_code(original: cst.Module, text: str, tree: ast.Module, edited: cst.Mo
     lines = statement_lines(original, tree, text)
     if lines is None:
         return edited.code
-    offsets = [0] + [m.end() for m in _LINE_START.finditer(text)]
+    offsets = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
     spans: Dict[int, Tuple[int, int]] = {}  # id(original statement) -> where its code is
     _spans(original.body, lines, offsets, spans)
     return edited.with_changes(body=_spliced(edited.body, spans, text)).code
@@ -41,10 +39,9 @@ def _spans(stmts, lines: Dict[int, int], offsets: List[int], out: Dict[int, Tupl
         start, end = lines.get(id(s)), lines.get(id(nxt)) if nxt is not None else None
         if start is not None and end is not None:
             out[id(s)] = offsets[start - 1], offsets[end - 1]
-        if not isinstance(s, cst.SimpleStatementLine):
-            for block in blocks(s):
-                if isinstance(block, cst.IndentedBlock):
-                    _spans(block.body, lines, offsets, out)
+        for block in sub_blocks(s):
+            if isinstance(block, cst.IndentedBlock):
+                _spans(block.body, lines, offsets, out)
 
 
 def _spliced(stmts, spans: Dict[int, Tuple[int, int]], text: str) -> list:
