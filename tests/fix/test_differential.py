@@ -517,3 +517,47 @@ def test_an_evaluation_that_reaches_its_model_through_a_helper():
         print(preds)
         """)
     assert codes(r) == [("GF002", "out", True)]
+
+
+def test_a_file_parsed_in_part_is_fixed_and_runs_the_same():
+    """partial.py: LibCST parses the class with the loop, the helper it calls, the imports; the
+    module-level statements between them stay text and are written back as they were."""
+    import ast
+
+    from flake8_graphfree.engine.scopes import ModuleFacts
+    from flake8_graphfree.partial import kept_statements
+
+    source, r = outcome("""
+        SCALE = 0.5  # left as text
+        print("module-level work runs too")
+
+        def unused(v):
+            return v * 3
+
+        def fwd(m, v):
+            return m(v)
+
+        class Trainer:
+            def loss_of(self, out, x):
+                return crit(out, x * SCALE)
+
+            def fit(self, xs):
+                for x in xs:
+                    out = fwd(model, x)
+                    loss = self.loss_of(out, x)
+                    loss.backward()
+                    opt.step()
+                print(round(float(SCALE), 2))
+
+        Trainer().fit([0.5, 1.0])
+        TAIL = [1, 2]  # left as text
+        print(len(TAIL))
+        """)
+    tree = ast.parse(source)
+    kept = kept_statements(tree, ModuleFacts(tree))
+    assert kept is not None and len(kept) < len(tree.body)
+    assert codes(r) == [("GF001", "loss", True), ("GF004", "out", True)]
+    # Only the two `del`s differ: the text around them, parsed or not, is written back as it was.
+    new = r.new_source.decode()
+    assert "            del out\n" in new and "            del loss\n" in new
+    assert new.replace("            del out\n", "").replace("            del loss\n", "") == source
