@@ -6,7 +6,8 @@
 - `body`: one training loop whose body is N lines of `if`s nested up to 4 deep, binding a few
   graph-carrying names (the shape that once took minutes at 3,000 lines);
 - `loops`: a module of N small training functions, one loop each;
-- `module`: N training loops at module level, as a notebook's cells are: one scope for all.
+- `module`: N training loops at module level, as a notebook's cells are: one scope for all;
+- `padded`: one training function among 10 * N module-level assignments (a large generated file).
 
 Prints, per size, the median CPU time of a bare `libcst.parse_module` and of the plugin's whole
 analysis as flake8 runs it (`lint_text` given CPython's ast, which flake8 hands the plugin: the
@@ -65,6 +66,15 @@ def module_loops(count: int) -> str:
     return "\n".join(out)
 
 
+def padded(count: int) -> str:
+    """A large file with one training function among 10 * N module-level assignments: what the
+    analysis never needs (partial.py leaves it unparsed by LibCST)."""
+    out = ["import torch", "def train(model, loader, opt):", "    for x in loader:",
+           "        loss = model(x)", "        loss.backward()", "        opt.step()"]
+    out += [f"x{i} = {i} + y" for i in range(10 * count)]
+    return "\n".join(out) + "\n"
+
+
 def cpu(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -81,7 +91,7 @@ def main() -> None:
     ap.add_argument("--max", type=int, default=3000, help="largest N (body lines, loops)")
     args = ap.parse_args()
     for shape, make, start in (("body", long_body, 375), ("loops", many_loops, 375),
-                               ("module", module_loops, 375)):
+                               ("module", module_loops, 375), ("padded", padded, 375)):
         previous = None
         n = start
         while n <= args.max:
