@@ -44,8 +44,8 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
 def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
     """Bindings of `name` reaching each node of the whole scope from its entry (where the
     parameters are bound), exceptions included; `kills` as in `reaching`."""
-    return propagate(scope, {scope.nodes[0].id: frozenset({UNBOUND})},
-                      lambda n, s: _transfer(n, s, name, kills), None, True)
+    bits = _Bits(name, kills)
+    return bits.sets(propagate(scope, {scope.nodes[0].id: bits.of(())}, bits.step, None, True))
 
 
 def propagate(scope: Scope, starts: Dict[int, FrozenSet], step,
@@ -92,13 +92,12 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
     if not kills and key in scope._reach:
         return scope._reach[key]
     header = loop.header
-    init = frozenset({header} if name in header.bound else {header, UNBOUND} if name in header.maybe
-                     else {UNBOUND})
+    init = (header,) if name in header.bound else (header, UNBOUND) if name in header.maybe else ()
     if kills or scope.changes(name, loop.body_start, loop.body_end):
-        state = forward(scope, loop, init,
-                        lambda n, s: _transfer(n, s, name, kills), exceptions=exceptions)
+        bits = _Bits(name, kills)
+        state = bits.sets(forward(scope, loop, bits.of(init), bits.step, exceptions=exceptions))
     else:  # nothing in the body changes it (most names a value is computed from): init everywhere
-        state = dict.fromkeys(_reached(scope, loop, exceptions), init)
+        state = dict.fromkeys(_reached(scope, loop, exceptions), frozenset(init or (UNBOUND,)))
     if not kills:
         scope._reach[key] = state
     return state
@@ -122,14 +121,68 @@ def _reached(scope: Scope, loop: Loop, exceptions: bool) -> list:
     return scope._reach[key]
 
 
-def _transfer(n: Node, state: FrozenSet, name: str, kills: FrozenSet[int]) -> FrozenSet:
-    if n.id in kills or name in n.dels:
-        return frozenset({UNBOUND})
-    if name in n.bound:
-        return frozenset({n})
-    if name in n.maybe:
-        return state | {n}
-    return state
+class _Bits:
+    """Reaching sets of one name as bit masks while they propagate: bit 0 for UNBOUND, one bit per
+    binding node. A set per node grows with the bindings that reach it, so unions of sets were
+    quadratic in a long body of conditional bindings; a union of masks is one `|` on an int.
+    `sets` gives each node's frozenset when it is asked for."""
+
+    def __init__(self, name: str, kills: FrozenSet[int]) -> None:
+        self.name, self.kills = name, kills
+        self.bit: Dict[int, int] = {}  # node id -> its mask
+        self.nodes: list = [UNBOUND]  # bit position -> node
+
+    def of(self, nodes) -> int:
+        """The mask of a set of nodes (UNBOUND alone for none)."""
+        mask = 0
+        for n in nodes or (UNBOUND,):
+            mask |= 1 if n == UNBOUND else self._bit(n)
+        return mask
+
+    def _bit(self, n: Node) -> int:
+        b = self.bit.get(n.id)
+        if b is None:
+            b = self.bit[n.id] = 1 << len(self.nodes)
+            self.nodes.append(n)
+        return b
+
+    def step(self, n: Node, state: int) -> int:
+        name = self.name
+        if n.id in self.kills or name in n.dels:
+            return 1
+        if name in n.bound:
+            return self._bit(n)
+        if name in n.maybe:
+            return state | self._bit(n)
+        return state
+
+    def sets(self, masks: Dict[int, int]) -> "_Sets":
+        return _Sets(masks, self.nodes)
+
+
+class _Sets:
+    """Node id -> reaching frozenset, made from its mask on the first `get` (a few nodes are
+    asked about, out of every node of a loop body)."""
+
+    __slots__ = ("masks", "nodes", "made")
+
+    def __init__(self, masks: Dict[int, int], nodes: list) -> None:
+        self.masks, self.nodes, self.made = masks, nodes, {}
+
+    def __contains__(self, key: int) -> bool:
+        return key in self.masks
+
+    def __getitem__(self, key: int) -> FrozenSet:
+        mask = self.masks[key]
+        found = self.made.get(mask)
+        if found is None:
+            digits = bin(mask)[:1:-1]  # lowest bit first
+            nodes = self.nodes
+            found = self.made[mask] = frozenset(nodes[i] for i, d in enumerate(digits) if d == "1")
+        return found
+
+    def get(self, key: int, default=None):
+        return self[key] if key in self.masks else default
 
 
 def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[Node], bool]] = None,
