@@ -11,6 +11,7 @@ Three questions, each about one name:
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from typing import Callable, Dict, FrozenSet, Iterable, Optional, Tuple
 
 from .cfg import Loop, Node, Scope
@@ -41,7 +42,7 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
     return propagate(scope, starts, step, (loop.body_start, loop.body_end), exceptions)
 
 
-def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[int, FrozenSet]:
+def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Mapping[int, FrozenSet]:
     """Bindings of `name` reaching each node of the whole scope from its entry (where the
     parameters are bound), exceptions included; `kills` as in `reaching`."""
     bits = _Bits(name, kills)
@@ -51,10 +52,10 @@ def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Dict[in
 def propagate(scope: Scope, starts: Dict[int, FrozenSet], step,
               within: Optional[Tuple[int, int]], exceptions: bool):
     """The worklist both analyses share: states on entry to each node whose id is in the range
-    `within` (a loop body's; None: every node), joined by union. Nodes are taken in the order
-    they were built (the order of the source, nearly a topological order), so a node is usually
-    stepped once, after all its predecessors: linear in a long loop body rather than once per
-    change that reaches it."""
+    `within` (a loop body's; None: every node), joined by `|` (sets, or bit masks of sets).
+    Nodes are taken in the order they were built (the order of the source, nearly a topological
+    order), so a node is usually stepped once, after all its predecessors: linear in a long loop
+    body rather than once per change that reaches it."""
     nodes = scope.nodes
     lo, hi = within if within is not None else (0, len(nodes))
     state = dict(starts)
@@ -82,7 +83,7 @@ def propagate(scope: Scope, starts: Dict[int, FrozenSet], step,
 
 
 def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = frozenset(),
-             exceptions: bool = True) -> Dict[int, FrozenSet]:
+             exceptions: bool = True) -> Mapping[int, FrozenSet]:
     """Bindings of `name` reaching each node of `loop`'s body, from the start of one iteration.
 
     `kills` are slot ids where a `del name` is (to be) inserted. An iteration starts with the name
@@ -133,10 +134,10 @@ class _Bits:
         self.nodes: list = [UNBOUND]  # bit position -> node
 
     def of(self, nodes) -> int:
-        """The mask of a set of nodes (UNBOUND alone for none)."""
-        mask = 0
-        for n in nodes or (UNBOUND,):
-            mask |= 1 if n == UNBOUND else self._bit(n)
+        """The mask of some nodes and UNBOUND (UNBOUND alone for none)."""
+        mask = 0 if nodes else 1
+        for n in nodes:
+            mask |= 1 if n is UNBOUND else self._bit(n)
         return mask
 
     def _bit(self, n: Node) -> int:
@@ -160,17 +161,21 @@ class _Bits:
         return _Sets(masks, self.nodes)
 
 
-class _Sets:
-    """Node id -> reaching frozenset, made from its mask on the first `get` (a few nodes are
-    asked about, out of every node of a loop body)."""
-
-    __slots__ = ("masks", "nodes", "made")
+class _Sets(Mapping):
+    """Node id -> reaching frozenset, made from its mask when it is first asked for (a few nodes
+    are asked about, out of every node of a loop body)."""
 
     def __init__(self, masks: Dict[int, int], nodes: list) -> None:
         self.masks, self.nodes, self.made = masks, nodes, {}
 
-    def __contains__(self, key: int) -> bool:
+    def __contains__(self, key) -> bool:
         return key in self.masks
+
+    def __iter__(self):
+        return iter(self.masks)
+
+    def __len__(self) -> int:
+        return len(self.masks)
 
     def __getitem__(self, key: int) -> FrozenSet:
         mask = self.masks[key]
@@ -180,9 +185,6 @@ class _Sets:
             nodes = self.nodes
             found = self.made[mask] = frozenset(nodes[i] for i, d in enumerate(digits) if d == "1")
         return found
-
-    def get(self, key: int, default=None):
-        return self[key] if key in self.masks else default
 
 
 def first_read(starts: Iterable[Node], name: str, *, within: Optional[Callable[[Node], bool]] = None,
