@@ -226,14 +226,16 @@ def _may_read(scope: Scope, starts, name: str, deleted_at: FrozenSet[int]) -> bo
 
 def survives(start: Node, name: str, loop: Loop) -> bool:
     """Whether, after `start`, a normal path reaches `loop`'s next iteration with `name` unchanged."""
-    return bypasses(start, name, loop, through=())
+    return bypasses([start], name, loop, through=())
 
 
-def bypasses(start: Node, name: str, loop: Loop, through) -> bool:
-    """Whether a normal path from `start` reaches the next iteration without passing any node in
-    `through` (e.g. the backward calls of `name`) and without `name` being rebound or deleted."""
+def bypasses(starts: Iterable[Node], name: str, loop: Loop, through) -> bool:
+    """Whether a normal path from one of `starts` (each left by its successors) reaches the next
+    iteration without passing any node in `through` (e.g. the backward calls of `name`) and
+    without `name` being rebound or deleted. One search for all: where a node leads does not
+    depend on where the path came from."""
     seen = set()
-    stack = list(start.succ)
+    stack = [m for s in starts for m in s.succ]
     while stack:
         n = stack.pop()
         if n is loop.header:

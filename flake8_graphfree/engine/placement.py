@@ -79,8 +79,8 @@ def _plan(scope: Scope, loop: Loop, name: str, starts: List[Node],
     # The same question that found the retention (flow.survives), asked from where it was found
     # and from every binding: can the next iteration be reached without passing a `del`?
     body = scope.nodes[loop.body_start:loop.body_end]
-    if not slots or any(bypasses(n, name, loop, through=kills)
-                        for n in starts + [n for n in body if name in n.bound | n.maybe]):
+    binders = [n for n in body if name in n.bound or name in n.maybe]
+    if not slots or bypasses(starts + binders, name, loop, through=kills):
         raise _NoFix(NoFix.NO_PLACE)
     return sorted(slots, key=lambda n: n.id)
 

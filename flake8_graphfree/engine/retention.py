@@ -348,7 +348,7 @@ def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retenti
             continue
         slots, reason = plan_del(scope, loop, name, starts)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
-        skips = bypasses(binding, name, loop, through=_backwarding(scope, loop, name, calls))
+        skips = bypasses([binding], name, loop, through=_backwarding(scope, loop, name, calls))
         freed = any(b.retain_graph for b in used) and _freed_later(
             scope, loop, name, binding, targets, carrying)
         kind = FactKind.TARGET
@@ -396,7 +396,7 @@ def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets, ou
                 theirs = graphs(d, other)  # computed from it, or from all it was computed from
                 if loop.contains(d) and (name in theirs or (mine and mine <= theirs)):
                     later.add(node.id)
-    return bool(later) and not bypasses(binding, name, loop, through=later)
+    return bool(later) and not bypasses([binding], name, loop, through=later)
 
 
 def _backwarding(scope: Scope, loop: Loop, name: str, calls) -> Set[int]:
