@@ -328,3 +328,25 @@ def test_reaching_matches_plain_sets_on_generated_programs():
                             assert all(i in got for i in want)
                             checked += 1
     assert checked > 1000
+
+
+def test_one_search_from_several_starts_is_any_of_one_search_each():
+    """flow.bypasses searches from all its starts at once (placement asks it about every binding
+    of a name): the answer is whether one of them alone bypasses."""
+    from flake8_graphfree.engine.flow import bypasses
+    from flake8_graphfree.engine.scopes import scopes_with_loops
+    from tests.fix.programs import program
+
+    answers = []
+    for seed in range(40):
+        for owner, top in scopes_with_loops(cst.parse_module(program(seed))):
+            scope = build_scope(owner, NameScanner(), top)
+            for loop in scope.loops:
+                body = scope.nodes[loop.body_start:loop.body_end]
+                through = frozenset(n.id for n in body[::7])
+                for name in sorted({x for n in body for x in n.bound}):
+                    starts = [n for n in body if name in n.bound]
+                    alone = [bypasses([n], name, loop, through) for n in starts]
+                    answers.append(bypasses(starts, name, loop, through))
+                    assert answers[-1] == any(alone)
+    assert answers.count(True) > 20 and answers.count(False) > 20
