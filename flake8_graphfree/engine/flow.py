@@ -94,9 +94,11 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
         return scope._reach[key]
     header = loop.header
     init = (header,) if name in header.bound else (header, UNBOUND) if name in header.maybe else ()
-    if kills or scope.changes(name, loop.body_start, loop.body_end):
+    if kills:
         bits = _Bits(name, kills)
         state = bits.sets(forward(scope, loop, bits.of(init), bits.step, exceptions=exceptions))
+    elif scope.changes(name, loop.body_start, loop.body_end):
+        state = _every_name(scope, loop, exceptions).sets(name)
     else:  # nothing in the body changes it (most names a value is computed from): init everywhere
         state = dict.fromkeys(_reached(scope, loop, exceptions), frozenset(init or (UNBOUND,)))
     if not kills:
@@ -120,6 +122,82 @@ def _reached(scope: Scope, loop: Loop, exceptions: bool) -> list:
                     stack.append(m.id)
         scope._reach[key] = sorted(seen)
     return scope._reach[key]
+
+
+_EVERY = object()  # scope._reach's key for _every_name's answer
+
+
+def _every_name(scope: Scope, loop: Loop, exceptions: bool) -> "_EveryName":
+    """One pass over the loop body for every name it binds or deletes (a training loop's body binds
+    hundreds: a pass each was most of the analysis of a long one)."""
+    key = (id(loop), _EVERY, exceptions)
+    if key not in scope._reach:
+        every = _EveryName(scope, loop)
+        init = every.init(loop.header)
+        every.masks = forward(scope, loop, init, every.step, exceptions=exceptions)
+        scope._reach[key] = every
+    return scope._reach[key]
+
+
+class _EveryName:
+    """Reaching sets of every name the loop body changes, as one bit mask: a bit per (binding
+    node, name) and one per name for UNBOUND. Each node's step clears the bits of the names it
+    binds or deletes and sets its own; each name's sets are the masks filtered by its bits. The
+    same answer as one `_Bits` pass per name: the sets of one name never depend on another's."""
+
+    def __init__(self, scope: Scope, loop: Loop) -> None:
+        body = scope.nodes[loop.body_start:loop.body_end]
+        self.nodes: list = []  # bit position -> node, or UNBOUND
+        self.of_name: Dict[str, int] = {}  # name -> the mask of all its bits
+        self.unbound: Dict[str, int] = {}
+        names = sorted({x for n in body for x in n.bound | n.maybe | n.dels})
+        for x in names:
+            self.unbound[x] = self._new(UNBOUND, x)
+        self.own: Dict[tuple, int] = {}  # (node id, name) -> the bit of that binding
+        header = loop.header  # before the body: its bindings start an iteration (`init`)
+        for n in [header] + body:
+            for x in sorted(n.bound | n.maybe):
+                if x in self.unbound and (n is header or x not in n.dels):
+                    self.own[(n.id, x)] = self._new(n, x)
+        self.steps: Dict[int, Tuple[int, int]] = {}  # node id -> (bits kept, bits set)
+        for n in body:
+            clear = add = 0
+            for x in n.dels:
+                clear |= self.of_name[x]
+                add |= self.unbound[x]
+            for x in n.bound - n.dels:
+                clear |= self.of_name[x]
+                add |= self.own[(n.id, x)]
+            for x in n.maybe - n.bound - n.dels:
+                add |= self.own[(n.id, x)]
+            if clear or add:
+                self.steps[n.id] = (~clear, add)
+        self.masks: Dict[int, int] = {}
+
+    def _new(self, node, name: str) -> int:
+        bit = 1 << len(self.nodes)
+        self.nodes.append(node)
+        self.of_name[name] = self.of_name.get(name, 0) | bit
+        return bit
+
+    def init(self, header: Node) -> int:
+        """Every name UNBOUND at the start of an iteration, or bound by the header."""
+        mask = 0
+        for x, unbound in self.unbound.items():
+            if x in header.bound:
+                mask |= self.own[(header.id, x)]
+            elif x in header.maybe:
+                mask |= self.own[(header.id, x)] | unbound
+            else:
+                mask |= unbound
+        return mask
+
+    def step(self, n: Node, state: int) -> int:
+        found = self.steps.get(n.id)
+        return state if found is None else (state & found[0]) | found[1]
+
+    def sets(self, name: str) -> "_Sets":
+        return _Sets(self.masks, self.nodes, self.of_name[name])
 
 
 class _Bits:
@@ -158,15 +236,15 @@ class _Bits:
         return state
 
     def sets(self, masks: Dict[int, int]) -> "_Sets":
-        return _Sets(masks, self.nodes)
+        return _Sets(masks, self.nodes, -1)
 
 
 class _Sets(Mapping):
     """Node id -> reaching frozenset, made from its mask when it is first asked for (a few nodes
     are asked about, out of every node of a loop body)."""
 
-    def __init__(self, masks: Dict[int, int], nodes: list) -> None:
-        self.masks, self.nodes, self.made = masks, nodes, {}
+    def __init__(self, masks: Dict[int, int], nodes: list, only: int) -> None:
+        self.masks, self.nodes, self.only, self.made = masks, nodes, only, {}  # only: the bits kept
 
     def __contains__(self, key) -> bool:
         return key in self.masks
@@ -178,12 +256,15 @@ class _Sets(Mapping):
         return len(self.masks)
 
     def __getitem__(self, key: int) -> FrozenSet:
-        mask = self.masks[key]
+        mask = self.masks[key] & self.only
         found = self.made.get(mask)
         if found is None:
-            digits = bin(mask)[:1:-1]  # lowest bit first
-            nodes = self.nodes
-            found = self.made[mask] = frozenset(nodes[i] for i, d in enumerate(digits) if d == "1")
+            members, rest = [], mask
+            while rest:
+                low = rest & -rest
+                members.append(self.nodes[low.bit_length() - 1])
+                rest ^= low
+            found = self.made[mask] = frozenset(members)
         return found
 
 
