@@ -212,6 +212,8 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
         for _ in range(len(assigns) + 1):  # to a fixpoint: each round adds a name or stops
             before = len(carrying)
             for names, value in assigns:
+                if names and names <= carrying:
+                    continue  # nothing it could add
                 if carries(value, carrying, ev):
                     carrying |= names
             if len(carrying) == before:
