@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from typing import Callable, Dict, FrozenSet, Iterable, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .cfg import Loop, Node, Scope
 
@@ -45,8 +45,7 @@ def forward(scope: Scope, loop: Loop, init: FrozenSet, step: Callable[[Node, Fro
 def reaching_in_scope(scope: Scope, name: str, kills: FrozenSet[int]) -> Mapping[int, FrozenSet]:
     """Bindings of `name` reaching each node of the whole scope from its entry (where the
     parameters are bound), exceptions included; `kills` as in `reaching`."""
-    bits = _Bits(name, kills)
-    return bits.sets(propagate(scope, {scope.nodes[0].id: bits.of(())}, bits.step, None, True))
+    return _Masks(scope.nodes, [name], kills, None).propagate(scope, None, True).sets(name)
 
 
 def propagate(scope: Scope, starts: Dict[int, FrozenSet], step,
@@ -95,8 +94,8 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
     header = loop.header
     init = (header,) if name in header.bound else (header, UNBOUND) if name in header.maybe else ()
     if kills:
-        bits = _Bits(name, kills)
-        state = bits.sets(forward(scope, loop, bits.of(init), bits.step, exceptions=exceptions))
+        body = scope.nodes[loop.body_start:loop.body_end]
+        state = _Masks(body, [name], kills, header).propagate(scope, loop, exceptions).sets(name)
     elif scope.changes(name, loop.body_start, loop.body_end):
         state = _every_name(scope, loop, exceptions).sets(name)
     else:  # nothing in the body changes it (most names a value is computed from): init everywhere
@@ -127,49 +126,53 @@ def _reached(scope: Scope, loop: Loop, exceptions: bool) -> list:
 _EVERY = object()  # scope._reach's key for _every_name's answer
 
 
-def _every_name(scope: Scope, loop: Loop, exceptions: bool) -> "_EveryName":
+def _every_name(scope: Scope, loop: Loop, exceptions: bool) -> "_Masks":
     """One pass over the loop body for every name it binds or deletes (a training loop's body binds
     hundreds: a pass each was most of the analysis of a long one)."""
     key = (id(loop), _EVERY, exceptions)
     if key not in scope._reach:
-        every = _EveryName(scope, loop)
-        init = every.init(loop.header)
-        every.masks = forward(scope, loop, init, every.step, exceptions=exceptions)
+        body = scope.nodes[loop.body_start:loop.body_end]
+        names = sorted({x for n in body for x in n.bound | n.maybe | n.dels})
+        every = _Masks(body, names, frozenset(), loop.header)
+        every.propagate(scope, loop, exceptions)
         scope._reach[key] = every
     return scope._reach[key]
 
 
-class _EveryName:
-    """Reaching sets of every name the loop body changes, as one bit mask: a bit per (binding
-    node, name) and one per name for UNBOUND. Each node's step clears the bits of the names it
-    binds or deletes and sets its own; each name's sets are the masks filtered by its bits. The
-    same answer as one `_Bits` pass per name: the sets of one name never depend on another's."""
+class _Masks:
+    """Reaching sets of some names as one bit mask per node: a bit per (binding node, name) and one
+    per name for UNBOUND. A node's step clears the bits of the names it binds or deletes (or that a
+    `del` in `kills` would delete) and sets its own. Each name's sets are the masks filtered by its
+    bits: the sets of one name never depend on another's. Sets joined as sets grow with the
+    bindings that reach a node (quadratic in a long body of conditional bindings); masks join with
+    one `|` on an int."""
 
-    def __init__(self, scope: Scope, loop: Loop) -> None:
-        body = scope.nodes[loop.body_start:loop.body_end]
+    def __init__(self, nodes: List[Node], names, kills: FrozenSet[int],
+                 header: Optional[Node]) -> None:
         self.nodes: list = []  # bit position -> node, or UNBOUND
         self.of_name: Dict[str, int] = {}  # name -> the mask of all its bits
-        self.unbound: Dict[str, int] = {}
-        names = sorted({x for n in body for x in n.bound | n.maybe | n.dels})
-        for x in names:
-            self.unbound[x] = self._new(UNBOUND, x)
+        self.unbound = {x: self._new(UNBOUND, x) for x in names}
         self.own: Dict[tuple, int] = {}  # (node id, name) -> the bit of that binding
-        header = loop.header  # before the body: its bindings start an iteration (`init`)
-        for n in [header] + body:
+        for n in ([header] if header is not None else []) + nodes:
             for x in sorted(n.bound | n.maybe):
                 if x in self.unbound and (n is header or x not in n.dels):
                     self.own[(n.id, x)] = self._new(n, x)
+        self.init = 0  # every name UNBOUND at the start, or bound by the loop's header
+        for x, unbound in self.unbound.items():
+            if header is not None and x in header.bound | header.maybe:
+                self.init |= self.own[(header.id, x)] | (0 if x in header.bound else unbound)
+            else:
+                self.init |= unbound
         self.steps: Dict[int, Tuple[int, int]] = {}  # node id -> (bits kept, bits set)
-        for n in body:
+        for n in nodes:
             clear = add = 0
-            for x in n.dels:
+            for x in (self.unbound if n.id in kills else n.dels & self.unbound.keys()):
                 clear |= self.of_name[x]
                 add |= self.unbound[x]
-            for x in n.bound - n.dels:
-                clear |= self.of_name[x]
-                add |= self.own[(n.id, x)]
-            for x in n.maybe - n.bound - n.dels:
-                add |= self.own[(n.id, x)]
+            for x in (n.bound | n.maybe) & self.unbound.keys():
+                if not add & self.of_name[x]:  # not deleted here
+                    clear |= self.of_name[x] if x in n.bound else 0
+                    add |= self.own[(n.id, x)]
             if clear or add:
                 self.steps[n.id] = (~clear, add)
         self.masks: Dict[int, int] = {}
@@ -180,63 +183,20 @@ class _EveryName:
         self.of_name[name] = self.of_name.get(name, 0) | bit
         return bit
 
-    def init(self, header: Node) -> int:
-        """Every name UNBOUND at the start of an iteration, or bound by the header."""
-        mask = 0
-        for x, unbound in self.unbound.items():
-            if x in header.bound:
-                mask |= self.own[(header.id, x)]
-            elif x in header.maybe:
-                mask |= self.own[(header.id, x)] | unbound
-            else:
-                mask |= unbound
-        return mask
-
     def step(self, n: Node, state: int) -> int:
         found = self.steps.get(n.id)
         return state if found is None else (state & found[0]) | found[1]
 
+    def propagate(self, scope: Scope, loop: Optional[Loop], exceptions: bool) -> "_Masks":
+        """Over one iteration of `loop`'s body, or the whole scope from its entry (no loop)."""
+        if loop is None:
+            self.masks = propagate(scope, {scope.nodes[0].id: self.init}, self.step, None, True)
+        else:
+            self.masks = forward(scope, loop, self.init, self.step, exceptions=exceptions)
+        return self
+
     def sets(self, name: str) -> "_Sets":
         return _Sets(self.masks, self.nodes, self.of_name[name])
-
-
-class _Bits:
-    """Reaching sets of one name as bit masks while they propagate: bit 0 for UNBOUND, one bit per
-    binding node. A set per node grows with the bindings that reach it, so unions of sets were
-    quadratic in a long body of conditional bindings; a union of masks is one `|` on an int.
-    `sets` gives each node's frozenset when it is asked for."""
-
-    def __init__(self, name: str, kills: FrozenSet[int]) -> None:
-        self.name, self.kills = name, kills
-        self.bit: Dict[int, int] = {}  # node id -> its mask
-        self.nodes: list = [UNBOUND]  # bit position -> node
-
-    def of(self, nodes) -> int:
-        """The mask of some nodes and UNBOUND (UNBOUND alone for none)."""
-        mask = 0 if nodes else 1
-        for n in nodes:
-            mask |= 1 if n is UNBOUND else self._bit(n)
-        return mask
-
-    def _bit(self, n: Node) -> int:
-        b = self.bit.get(n.id)
-        if b is None:
-            b = self.bit[n.id] = 1 << len(self.nodes)
-            self.nodes.append(n)
-        return b
-
-    def step(self, n: Node, state: int) -> int:
-        name = self.name
-        if n.id in self.kills or name in n.dels:
-            return 1
-        if name in n.bound:
-            return self._bit(n)
-        if name in n.maybe:
-            return state | self._bit(n)
-        return state
-
-    def sets(self, masks: Dict[int, int]) -> "_Sets":
-        return _Sets(masks, self.nodes, -1)
 
 
 class _Sets(Mapping):

@@ -5,7 +5,8 @@ import libcst as cst
 
 from flake8_graphfree.engine.builder import build_scope
 from flake8_graphfree.engine.flow import (UNBOUND, first_read, is_bound, maybe_bound,
-                                          read_next_iteration, reaching, survives)
+                                          read_next_iteration, reaching, reaching_in_scope,
+                                          survives)
 from flake8_graphfree.engine.names import NameScanner
 
 
@@ -263,12 +264,16 @@ def test_global_and_nonlocal_recorded():
 
 
 def _reaching_by_sets(scope, loop, name, kills, exceptions):
-    """The textbook answer, as a reference for flow.reaching: sets of binding nodes, joined by
-    union over the loop body's edges until nothing changes."""
-    header = loop.header
-    init = ({header} if name in header.bound else {header, UNBOUND} if name in header.maybe
-            else {UNBOUND})
-    state = {s.id: frozenset(init) for s in header.succ if loop.contains(s)}
+    """The textbook answer, as a reference for flow.reaching (flow.reaching_in_scope where `loop`
+    is None): sets of binding nodes, joined by union over the loop body's edges (the scope's)
+    until nothing changes."""
+    if loop is None:
+        state = {scope.nodes[0].id: frozenset({UNBOUND})}
+    else:
+        header = loop.header
+        init = ({header} if name in header.bound else {header, UNBOUND}
+                if name in header.maybe else {UNBOUND})
+        state = {s.id: frozenset(init) for s in header.succ if loop.contains(s)}
     changed = True
     while changed:
         changed = False
@@ -281,7 +286,8 @@ def _reaching_by_sets(scope, loop, name, kills, exceptions):
             else:
                 out = s | {n} if name in n.maybe else s
             for m in n.succ + (n.exc if exceptions else []):
-                if loop.contains(m) and not out <= state.get(m.id, frozenset()):
+                inside = loop is None or loop.contains(m)
+                if inside and not out <= state.get(m.id, frozenset()):
                     state[m.id] = state.get(m.id, frozenset()) | out
                     changed = True
     return state
@@ -327,6 +333,9 @@ def test_reaching_matches_plain_sets_on_generated_programs():
                             assert {i: got.get(i) for i in want} == want
                             assert all(i in got for i in want)
                             checked += 1
+                    whole = reaching_in_scope(scope, name, frozenset(slots[seed % 3::3]))
+                    want = _reaching_by_sets(scope, None, name, frozenset(slots[seed % 3::3]), True)
+                    assert {i: whole.get(i) for i in want} == want
     assert checked > 1000
 
 
