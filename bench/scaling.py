@@ -1,7 +1,8 @@
-"""Is the analysis linear? Two synthetic shapes, each doubled several times:
+"""Is the analysis linear? Synthetic shapes, each doubled several times:
 
-    python bench/scaling.py                  # both shapes, medians of 3 runs
+    python bench/scaling.py                  # every shape, medians of 3 runs
     python bench/scaling.py --runs 5 --max 3000
+    python bench/scaling.py --instructions --shape body   # counted, not timed (valgrind)
 
 - `body`: one training loop whose body is N lines of `if`s nested up to 4 deep, binding a few
   graph-carrying names (the shape that once took minutes at 3,000 lines);
@@ -13,13 +14,21 @@ Prints, per size, the median CPU time of a bare `libcst.parse_module` and of the
 analysis as flake8 runs it (`lint_text` given CPython's ast, which flake8 hands the plugin: the
 module-wide facts, the LibCST parse, the engine, the positions), their ratio (target: at most
 1.5), and the growth when N doubles (target: at most 2.3). Both run with the cyclic GC paused, as
-the plugin runs. CPU time, medians, ratios side by side: these machines are shared and noisy.
+the plugin runs. CPU time, medians, ratios side by side: these machines are shared and noisy, and
+a bigger file is slower per line in wall time for the parse too (memory). With --instructions,
+each figure is instead the instructions a process runs for it under valgrind's callgrind (about
+50 times slower): the same from run to run, so a growth above 2 is the algorithm's.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -85,27 +94,73 @@ def cpu(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+SHAPES = {"body": long_body, "loops": many_loops, "module": module_loops, "padded": padded}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--max", type=int, default=3000, help="largest N (body lines, loops)")
+    ap.add_argument("--shape", choices=sorted(SHAPES), action="append",
+                    help="only this shape (repeatable; default: all)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count instructions under valgrind's callgrind instead of timing")
+    ap.add_argument("--one", nargs=3, metavar=("SHAPE", "N", "WHAT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    for shape, make, start in (("body", long_body, 375), ("loops", many_loops, 375),
-                               ("module", module_loops, 375), ("padded", padded, 375)):
+    if args.one:  # a child of --instructions: build the file, then parse it or analyse it
+        shape, n, what = args.one
+        text = SHAPES[shape](int(n))
+        tree = ast.parse(text)
+        with analysis_mode():
+            if what == "parse":
+                cst.parse_module(text)
+            elif what == "analysis":
+                lint_text(text, tree)
+        return
+    if args.instructions and shutil.which("valgrind") is None:
+        sys.exit("scaling.py: error: --instructions needs valgrind on PATH")
+    unit = "M instructions" if args.instructions else "s"
+    for shape in args.shape or list(SHAPES):
         previous = None
-        n = start
+        n = 375
         while n <= args.max:
-            text = make(n)
-            tree = ast.parse(text)
-            with analysis_mode():
-                parse = cpu(lambda: cst.parse_module(text), args.runs)
-            analysis = cpu(lambda: lint_text(text, tree), args.runs)
+            if args.instructions:
+                parse, analysis = (instructions(shape, n, what) for what in ("parse", "analysis"))
+            else:
+                parse, analysis = seconds(SHAPES[shape](n), args.runs)
             growth = f"{analysis / previous:.2f}x" if previous else "-"
-            print(f"{shape:6s} N={n:5d}: parse {parse:6.2f} s, analysis {analysis:6.2f} s, "
-                  f"ratio {analysis / parse:5.2f} (target <= 1.5), growth on doubling {growth} "
-                  f"(target <= 2.3)", flush=True)
+            print(f"{shape:6s} N={n:5d}: parse {parse:6.2f} {unit}, analysis {analysis:6.2f} "
+                  f"{unit}, ratio {analysis / parse:5.2f} (target <= 1.5), growth on doubling "
+                  f"{growth} (target <= 2.3)", flush=True)
             previous = analysis
             n *= 2
+
+
+def seconds(text: str, runs: int) -> tuple:
+    """Median CPU seconds of a bare LibCST parse of `text` and of the plugin's analysis of it."""
+    tree = ast.parse(text)
+    with analysis_mode():
+        parse = cpu(lambda: cst.parse_module(text), runs)
+    return parse, cpu(lambda: lint_text(text, tree), runs)
+
+
+def instructions(shape: str, n: int, what: str) -> float:
+    """Millions of instructions a child process runs to parse or analyse the file, less those it
+    runs to start and build the file: the same count from run to run, whatever else the machine
+    does (callgrind counts instructions, not seconds; the hash seed is fixed)."""
+    return (_count(shape, n, what) - _count(shape, n, "setup")) / 1e6
+
+
+@functools.lru_cache(maxsize=None)
+def _count(shape: str, n: int, step: str) -> int:
+    child = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+         __file__, "--one", shape, str(n), step],
+        capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected : (\d+)", child.stderr)
+    if child.returncode != 0 or found is None:
+        sys.exit(f"scaling.py: error: callgrind gave no count for {shape} N={n} {step}")
+    return int(found.group(1))
 
 
 if __name__ == "__main__":
