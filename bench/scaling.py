@@ -17,7 +17,7 @@ module-wide facts, the LibCST parse, the engine, the positions), their ratio (ta
 the plugin runs. CPU time, medians, ratios side by side: these machines are shared and noisy, and
 a bigger file is slower per line in wall time for the parse too (memory). With --instructions,
 each figure is instead the instructions a process runs for it under valgrind's callgrind (about
-50 times slower): the same from run to run, so a growth above 2 is the algorithm's.
+50 times slower): within 0.2% from run to run, so a growth above 2 is the algorithm's.
 """
 from __future__ import annotations
 
@@ -146,8 +146,8 @@ def seconds(text: str, runs: int) -> tuple:
 
 def instructions(shape: str, n: int, what: str) -> float:
     """Millions of instructions a child process runs to parse or analyse the file, less those it
-    runs to start and build the file: the same count from run to run, whatever else the machine
-    does (callgrind counts instructions, not seconds; the hash seed is fixed)."""
+    runs to start and build the file: within 0.2% from run to run, whatever else the machine does
+    (callgrind counts instructions, not seconds; the hash seed is fixed)."""
     return (_count(shape, n, what) - _count(shape, n, "setup")) / 1e6
 
 
