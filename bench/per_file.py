@@ -14,24 +14,16 @@ import argparse
 import ast
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import libcst as cst  # noqa: E402
 
 from flake8_graphfree import might_have_findings  # noqa: E402
 from flake8_graphfree.lint import analysis_mode, lint_text  # noqa: E402
-
-
-def best(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
+from scaling import cpu  # noqa: E402
 
 
 def main() -> None:
@@ -48,10 +40,10 @@ def main() -> None:
         try:
             tree = ast.parse(source)
             with analysis_mode():
-                parse = best(lambda: cst.parse_module(source), args.runs)
+                parse = cpu(lambda: cst.parse_module(source), args.runs, pick=min)
         except Exception:  # noqa: BLE001 - a file either parser refuses is not timed
             continue
-        analysis = best(lambda: lint_text(source, tree), args.runs)
+        analysis = cpu(lambda: lint_text(source, tree), args.runs, pick=min)
         rows.append((analysis / max(parse, 1e-6), analysis, parse, path))
     if not rows:
         print("no file passes the text check")

@@ -16,7 +16,8 @@ import libcst as cst
 from .cfg import Block, Loop, Node, Scope
 from .flow import propagate
 from .gradmode import NOT_LITERAL, grad_mode
-from .names import Effects, NameScanner, _definition, _param_names, _pattern, sub_blocks
+from ..syntax import sub_blocks
+from .names import Effects, NameScanner, _definition, _param_names, _pattern
 from .scopes import ModuleFacts
 
 

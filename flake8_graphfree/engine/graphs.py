@@ -17,12 +17,13 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
+from ..syntax import sub_blocks
 from .builder import grad_off_function, with_grad_mode
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
 from .scopes import Evidence
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, looks_like_class,
-                    operands, read_children, sub_blocks)
+                    operands, read_children)
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",

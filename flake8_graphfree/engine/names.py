@@ -10,8 +10,6 @@ from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..syntax import sub_blocks  # noqa: F401 - the engine's modules take it from here
-
 # Calls that read a scope's variables by name: a `del` could be observed through them.
 SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
 SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) are harmless

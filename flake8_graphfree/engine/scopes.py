@@ -16,7 +16,8 @@ from typing import Dict, List, Optional, Set
 import libcst as cst
 
 from .gradmode import NOT_LITERAL, grad_mode
-from .names import NameScanner, _param_names, header_effects, looks_like_class, sub_blocks
+from ..syntax import sub_blocks
+from .names import NameScanner, _param_names, header_effects, looks_like_class
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
 FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
