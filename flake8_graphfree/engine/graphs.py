@@ -221,20 +221,28 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
                 break
         return any(carries(v, carrying, ev) for v in (returns if values is None else values))
 
-    def summarise(values) -> Summary:
-        if returns_carrying(evidence, values=values):
-            return Summary(True, ())
-        forwards = tuple(i for i, p in enumerate(params)
-                         if returns_carrying(_Extra(evidence, p), values=values))
-        passes = tuple(i for i, p in enumerate(params) if returns_carrying(evidence, {p}, values))
+    def summarise(values, whole: Optional[Summary] = None) -> Summary:
+        """`values` carry a graph: always, when a parameter is a module (forwards), or when it
+        carries one (passes). With `whole`, the summary of the tuples that `values` are one
+        position of, only what `whole` found is tried: a tuple display carries when an element
+        does, so every other answer was False for the tuple and is False for the element. (Those
+        evaluations would repeat ones `whole` made, and ask for no helper's summary anew.)"""
+        every = range(len(params))
+        if whole is None or whole.always:
+            if returns_carrying(evidence, values=values):
+                return Summary(True, ())
+            whole = Summary(False, every, every)
+        forwards = tuple(i for i in whole.forwards
+                         if returns_carrying(_Extra(evidence, params[i]), values=values))
+        passes = tuple(i for i in whole.passes if returns_carrying(evidence, {params[i]}, values))
         return Summary(False, forwards, passes)
 
     whole = summarise(returns)
     sizes = {len(v.elements) if isinstance(v, cst.Tuple) and not any(
         isinstance(e, cst.StarredElement) for e in v.elements) else -1 for v in returns}
     if len(sizes) == 1 and min(sizes) > 1:
-        whole = whole._replace(elements=tuple(summarise([v.elements[i].value for v in returns])
-                                              for i in range(min(sizes))))
+        whole = whole._replace(elements=tuple(summarise([v.elements[i].value for v in returns],
+                                                        whole) for i in range(min(sizes))))
     return whole
 
 
