@@ -31,7 +31,7 @@ from lint_speed import bare_parse, generate, timed  # noqa: E402
 
 from flake8_graphfree import might_have_findings  # noqa: E402
 from flake8_graphfree.adapters.files import discover  # noqa: E402
-from flake8_graphfree.engine.scopes import ModuleFacts  # noqa: E402
+from flake8_graphfree.engine.module_facts import ModuleFacts  # noqa: E402
 from flake8_graphfree.fix import fix_source  # noqa: E402
 from flake8_graphfree.lint import analysis_mode, parse_for_analysis  # noqa: E402
 

@@ -11,8 +11,8 @@ from typing import List, Optional, Tuple, Union
 import libcst as cst
 from libcst._nodes.base import CSTNode  # internal: pyproject bounds libcst below 2
 
-from .engine import analyze
-from .engine.scopes import ModuleFacts
+from .engine.module_facts import ModuleFacts
+from .engine.retention import analyze
 from .partial import kept_statements, parse_kept
 from .positions import locate
 from .errors import failure_reason, one_line as _reason
@@ -155,12 +155,13 @@ def analysis_mode():
         sys.setrecursionlimit(old)
 
 
-def lint_text(source: str, tree: Optional[ast.Module] = None) -> List[Finding]:
-    """Parse and analyse text that CPython has already compiled (flake8's case)."""
-    facts = None
+def lint_text(source: str, tree: Optional[ast.Module] = None,
+              facts: Optional[ModuleFacts] = None) -> List[Finding]:
+    """Parse and analyse text that CPython has already compiled (flake8's case); `facts`, those of
+    `tree` where the caller has them."""
     if tree is not None:
         check_depth(tree)
-        facts = ModuleFacts(tree)
+        facts = facts or ModuleFacts(tree)
         if not facts.can_report:
             return []
     with analysis_mode():

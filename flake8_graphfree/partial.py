@@ -9,7 +9,7 @@ has no loop of its own (with one, its scope is the whole module: everything is p
   call in turn (engine/graphs.py: Helpers);
 - the imports (engine/names.py: scanner_for).
 
-Module-wide facts come from the ast of the whole file (engine/scopes.py: ModuleFacts).
+Module-wide facts come from the ast of the whole file (engine/module_facts.py: ModuleFacts).
 
 The other statements' lines are blanked before the LibCST parse, so every line and column stays
 where it was. The blank lines then become the file's own text again: each is one line of the

@@ -35,3 +35,19 @@ def test_the_fixer_receives_typed_edits_and_nothing_else_from_the_engine():
 def test_the_engine_has_no_import_cycle_between_names_and_the_graph():
     names = (PKG / "engine" / "names.py").read_text()
     assert "from .cfg" not in names and "from .builder" not in names
+
+
+def test_the_plugin_imports_libcst_only_for_a_file_the_gate_passes():
+    # Both texts pass the text check (`.eval(`); only the second has a loop that could report.
+    # In an editor, flake8 runs once per save: LibCST's import alone is about 0.3 s of CPU.
+    code = (
+        "import ast, sys\n"
+        "from flake8_graphfree.adapters.flake8_plugin import GraphFreeChecker\n"
+        "for text in sys.argv[1:]:\n"
+        "    found = list(GraphFreeChecker(ast.parse(text), text.splitlines(True)).run())\n"
+        "    print(len(found), 'libcst' in sys.modules)\n")
+    no_loop = "model.eval()\nprint(model(x))\n"
+    loop = "model.eval()\nfor x in xs:\n    out = model(x)\n    print(out.sum().item())\n"
+    out = subprocess.run([sys.executable, "-c", code, no_loop, loop], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["0 False", "1 True"]

@@ -41,9 +41,14 @@ class GraphFreeChecker:
         if not stdin and excluded(self.filename, settings.exclude, settings.root):
             return
         try:
+            from ..engine.module_facts import ModuleFacts
+
+            facts = ModuleFacts(self.tree)
+            if not facts.can_report:
+                return  # no loop that could report: decided without importing LibCST
             from ..lint import lint_text  # LibCST is imported only for files that need it
 
-            found = lint_text(source, self.tree)
+            found = lint_text(source, self.tree, facts)
         except Exception as e:  # noqa: BLE001 - every failure is shown, none is a silent pass
             from ..errors import failure_reason
 

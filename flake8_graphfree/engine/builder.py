@@ -18,7 +18,7 @@ from .flow import propagate
 from .gradmode import NOT_LITERAL, grad_mode
 from ..syntax import sub_blocks
 from .names import Effects, NameScanner, _definition, _param_names, _pattern
-from .scopes import ModuleFacts
+from .module_facts import ModuleFacts
 
 
 class _Finally:

@@ -16,7 +16,8 @@ from typing import Dict, KeysView, List, Optional, Set, Tuple
 import libcst as cst
 
 from .names import BackwardCall, NameScanner, flatten
-from .scopes import ModuleFacts, free_names
+from .module_facts import ModuleFacts
+from .scopes import free_names
 
 
 class Node:

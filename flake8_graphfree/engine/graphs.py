@@ -21,9 +21,9 @@ from ..syntax import sub_blocks
 from .builder import grad_off_function, with_grad_mode
 from .cfg import Loop, Node, Scope
 from .flow import definitions, forward, reaching
-from .scopes import Evidence
-from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, looks_like_class,
-                    operands, read_children)
+from .module_facts import Evidence, looks_like_class
+from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
+                    read_children)
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",

@@ -413,11 +413,6 @@ def _param_names(params: cst.Parameters) -> Set[str]:
     return {p.name.value for p in _all_params(params)}
 
 
-def looks_like_class(name: str) -> bool:
-    """`Model`, `Transformer2DModel`: a constructor. Not `D` or `G` (a GAN's modules)."""
-    return name[:1].isupper() and any(c.islower() for c in name)
-
-
 def direct_callee(func) -> Optional[str]:
     """The name a module is called by: `f(x)` -> f, `self.f(x)` -> f, `f.forward(x)` -> f; None
     for method calls on other values (`x.to(d)`), which are not forward passes of a module."""

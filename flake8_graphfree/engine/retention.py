@@ -22,9 +22,10 @@ from .flow import (bypasses, definitions, first_read, is_bound, read_next_iterat
                    reaching_in_scope, survives)
 from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
                      names_in, siblings, sources)
-from .names import BackwardCall, _dotted, direct_callee, looks_like_class, scanner_for
+from .module_facts import ModuleFacts, looks_like_class
+from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
-from .scopes import ModuleFacts, scopes_with_loops
+from .scopes import scopes_with_loops
 
 
 @dataclass(eq=False)

@@ -1,5 +1,6 @@
 """No failure is silent: whatever stops the analysis of a file that Python accepts is reported as
 GF000 by flake8 and as one error line (exit 2) by graphfree-fix, never swallowed."""
+import ast
 import sys
 
 import libcst as cst
@@ -49,7 +50,7 @@ def test_code_libcst_refuses_is_gf000_in_flake8(monkeypatch):
     import flake8_graphfree.lint as lint
 
     monkeypatch.setattr(lint, "parse", refuse)
-    found = list(GraphFreeChecker(None, SEED.splitlines(True)).run())
+    found = list(GraphFreeChecker(ast.parse(SEED), SEED.splitlines(True)).run())  # as flake8 calls it
     assert [(line, col, text.split(":")[0]) for line, col, text, _ in found] == [
         (1, 0, "GF000 could not analyse this file")]
     assert "LibCST cannot parse it, although Python can: Syntax Error @ 1:1." in found[0][2]

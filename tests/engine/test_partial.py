@@ -5,7 +5,7 @@ import ast
 import pytest
 
 import flake8_graphfree.lint as lint
-from flake8_graphfree.engine.scopes import ModuleFacts
+from flake8_graphfree.engine.module_facts import ModuleFacts
 from flake8_graphfree.fix import fix_source
 from flake8_graphfree.partial import kept_statements
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from flake8_graphfree.engine import analyze
+from flake8_graphfree.engine.retention import analyze
 from flake8_graphfree.lint import locate, parse
 from flake8_graphfree.positions import _Starts
 from flake8_graphfree.rules import RULES

@@ -524,7 +524,7 @@ def test_a_file_parsed_in_part_is_fixed_and_runs_the_same():
     module-level statements between them stay text and are written back as they were."""
     import ast
 
-    from flake8_graphfree.engine.scopes import ModuleFacts
+    from flake8_graphfree.engine.module_facts import ModuleFacts
     from flake8_graphfree.partial import kept_statements
 
     source, r = outcome("""

@@ -1,0 +1,327 @@
+"""Module-wide facts from CPython's ast, and the gate they make: can this file report at all?
+
+Nothing here imports LibCST: flake8 hands the plugin CPython's ast, and a file the gate stops
+costs the plugin one walk of it, without LibCST even being imported (its import alone is about
+0.3 s of CPU, which flake8 in an editor would pay on every save of such a file).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+from typing import Dict, List, Optional, Set
+
+from .gradmode import NOT_LITERAL, grad_mode
+
+# Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
+FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
+                         "_getframe", "currentframe", "getouterframes", "getinnerframes",
+                         "settrace", "setprofile", "getframeinfo"})
+FRAME_INSPECT = frozenset({"stack", "trace"})  # inspect.stack(), inspect.trace()
+# Reading the module's global names by name: globals(), eval/exec, vars(module), sys.modules.
+NAMESPACE_CALLS = frozenset({"globals", "eval", "exec", "vars", "__import__"})
+
+
+class ModuleFacts:
+    """Module-wide facts, from one walk of CPython's ast (several times faster than LibCST's
+    tree; flake8 hands the plugin the ast for free). Built once per text: the gate
+    (`can_report`, before any LibCST parse) and the analysis share it.
+
+    - `under_no_grad`: names called inside a no_grad-like `with` or a function decorated with one;
+    - `running_backward`: functions whose body calls a backward;
+    - `reads_frames`: some code reads frames' local variables, so no local name can be deleted;
+    - `reads_namespace`: some code reads the module's global names by name, so no module-level
+      name can be deleted;
+    - `evidence`: which names are modules whose calls build a graph (docs/carrying.md);
+    - `backward_helpers`: functions that backward one of their parameters, name -> its position.
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.under_no_grad: Set[str] = set()
+        self.running_backward: Set[str] = set()
+        self.reads_frames = False
+        self.reads_namespace = False
+        self.evidence = Evidence()
+        self.backward_helpers: Dict[str, int] = {}
+        self.trains = False  # a backward call, or loss_scaler(loss, ...), somewhere
+        self._loops_with_grad: list = []
+        self.has_loop = False
+        self.loop_lines: List[int] = []  # where every loop starts (partial.py keeps their statements)
+        self.top_calls: List[Set[str]] = []  # per module-level statement, the names it calls (the
+        # last part, and the one before it: `f.forward(x)` -> forward, f)
+        self._called: Set[str] = set()
+        self.calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
+        self.returning_backwarded: Set[str] = set()  # `...; loss.backward(); return loss`
+        self._walk(tree)
+
+    @property
+    def can_report(self) -> bool:
+        """Can this file report anything? Not without a loop. One that runs a backward can; one
+        that only evaluates (the text check passed on `.eval(` or `load_state_dict(`) only if a
+        loop running with grad on calls a module with evidence, or a function of this module that
+        calls one or is given one. Saves the LibCST parse otherwise."""
+        modules = self.evidence.modules
+        if not self.has_loop:
+            return False  # every finding is about a loop
+        if self.trains:
+            return True
+        reach = set(modules)  # and the functions here that call one, at any depth
+        grew = True
+        while grew:
+            grew = False
+            for f, callees in self.calls.items():
+                if f not in reach and callees & reach:
+                    reach.add(f)
+                    grew = True
+        return any(isinstance(n, ast.Call) and _forwards(n, reach, self.calls, modules)
+                   for loop in self._loops_with_grad for n in ast.walk(loop))
+
+    def _walk(self, tree: ast.Module) -> None:
+        # One statement at a time, the last first: the order one walk of the module takes.
+        self.top_calls = [set() for _ in tree.body]
+        for i in range(len(tree.body) - 1, -1, -1):
+            self._called = self.top_calls[i]
+            self._scan([tree.body[i]], (), False)
+        ev = self.evidence
+        ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
+        ev.add_callees(ev.backward_callees)
+
+    def _scan(self, stack: list, functions: tuple, off: bool) -> None:
+        """Depth first, last child first, as a stack pops. A function or a `with` that changes the
+        context (enclosing functions, grad mode) recurses, so the order stays the same."""
+        ev = self.evidence
+        pop, push = stack.pop, stack.append
+        called = self._called
+        while stack:
+            node = pop()
+            t = type(node)
+            if t is ast.Name:
+                if node.id in FRAME_NAMES:
+                    self.reads_frames = True
+                continue
+            if t is ast.Call:
+                name = _called_name(node.func)
+                called.add(name)
+                if type(node.func) is ast.Attribute:  # `f.forward(x)`, `self.f.forward(x)`
+                    called.add(_last(node.func.value))
+                if off:
+                    self.under_no_grad.add(name)
+                if name in ("backward", "manual_backward") or (name == "grad" and isinstance(
+                        node.func, ast.Attribute) and _last(node.func.value) == "autograd"):
+                    self.trains = True
+                    self.running_backward.update(f for f, _ in functions)
+                    _helper(node, functions, self.backward_helpers)
+                    ev.backward_callees |= {  # model(x).sum().backward() trains model
+                        _direct_callee(sub.func) for sub in ast.walk(node)
+                        if isinstance(sub, ast.Call) and sub is not node} - {""}
+                elif name.endswith("scaler") and node.args:  # loss_scaler(loss), not NativeScaler()
+                    self.trains = True
+                if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
+                        name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
+                    self.reads_namespace = True
+                _evidence(node, name, ev)
+                for f, _ in functions:
+                    self.calls.setdefault(f, set()).add(_direct_callee(node.func))
+            elif t is ast.Attribute:
+                self.reads_frames |= node.attr in FRAME_NAMES or (
+                    node.attr in FRAME_INSPECT and isinstance(node.value, ast.Name)
+                    and node.value.id == "inspect")
+                self.reads_namespace |= node.attr in ("modules", "__dict__") and isinstance(
+                    node.value, ast.Name) and node.value.id == "sys"
+            elif t is ast.Assign and isinstance(node.value, ast.Call):
+                callee = _called_name(node.value.func)
+                if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
+                    ev.losses.update(_last(t) for t in node.targets)
+                chain = node.value  # vgg = VGGNet().to(device).eval(): vgg is the module
+                while isinstance(chain, ast.Call) and isinstance(chain.func, ast.Attribute):
+                    if chain.func.attr in ("eval", "train"):
+                        ev.modules.update(_last(t) for t in node.targets)
+                    chain = chain.func.value
+            elif t is ast.Import or t is ast.ImportFrom:
+                names = {a.name for a in node.names} | {getattr(node, "module", None) or ""}
+                self.reads_frames |= bool(names & FRAME_NAMES)
+                self.reads_namespace |= "__main__" in names
+                ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif t in _LOOPS:
+                self.has_loop = True
+                self.loop_lines.append(node.lineno)
+                if not off:
+                    self._loops_with_grad.append(node)
+            elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+                ev.functions.add(node.name)
+                self.calls.setdefault(node.name, set())
+                if _returns_backwarded(node):
+                    self.returning_backwarded.add(node.name)
+                params = [a.arg for a in node.args.posonlyargs + node.args.args]
+                self._scan(_children(node), functions + ((node.name, params),),
+                           off or any(_grad_mode(d) is False for d in node.decorator_list))
+                continue
+            elif t is ast.With or t is ast.AsyncWith:
+                inner = off
+                for item in node.items:
+                    mode = _grad_mode(item.context_expr)
+                    if mode is not None:
+                        inner = not mode
+                self._scan(list(node.body), functions, inner)
+                self._scan(list(node.items), functions, off)
+                continue
+            for child in _children(node):
+                push(child)
+
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})  # nothing to see below them
+
+
+def _children(node) -> list:
+    """`ast.iter_child_nodes`, in its order, less the leaves no fact needs."""
+    out = []
+    for f in node._fields:
+        v = getattr(node, f, None)
+        if type(v) is list:
+            out.extend(c for c in v if isinstance(c, ast.AST) and type(c) not in _LEAVES)
+        elif isinstance(v, ast.AST) and type(v) not in _LEAVES:
+            out.append(v)
+    return out
+
+
+class Evidence:
+    """Names (the last part: `self.model` -> model) that are modules whose calls build a graph:
+    trained here (put in .train() or .zero_grad(), parameters given to an optimizer, or, added per
+    scope by the engine, called to compute what is backwarded) or evaluated here (.eval(), load_state_dict),
+    less the frozen ones (.requires_grad_(False)); and names bound to nn.*Loss instances.
+    `functions`: names that are not modules whatever they compute (builtins, imported names,
+    functions defined here)."""
+
+    def __init__(self) -> None:
+        self.modules: Set[str] = set()
+        self.frozen: Set[str] = set()
+        self.losses: Set[str] = set()
+        self.functions: Set[str] = set(dir(builtins))
+        self.backward_callees: Set[str] = set()  # called in a backward call's own expression
+        self.helpers = None  # engine/graphs.py Helpers: what the module's own functions return
+
+    def add_callees(self, callees) -> None:
+        """Callees of a statement that computes what is backwarded: the modules among them."""
+        self.modules |= {c for c in callees
+                         if not looks_like_class(c) and c not in self.functions} - self.frozen - {""}
+
+
+OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")
+
+
+def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        target = _last(func.value)
+        if name == "zero_grad" or name == "train" and not (
+                call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False):
+            ev.modules.add(target)  # net.train(), net.zero_grad(): trained here
+        elif name in ("eval", "load_state_dict"):
+            ev.modules.add(target)
+        elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \
+                and call.args[0].value is False:
+            ev.frozen.add(target)
+    if any(h in name.lower() for h in OPTIMIZER_HINTS):  # torch.optim.AdamW(model.parameters())
+        for arg in ast.walk(call):
+            if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
+                    and arg.func.attr in ("parameters", "named_parameters")):
+                ev.modules.add(_last(arg.func.value))
+
+
+def _returns_backwarded(fn) -> bool:
+    """`def train_step(...): ...; loss.backward(); ...; return loss`: the value returned went
+    through a backward (without retain_graph) on every path. Only the plain shape: the backward a
+    statement of the body itself, its tensor a name not bound again after it, and that name
+    returned by the body's last statement, the function's only return."""
+    body = fn.body
+    last = body[-1]
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
+        return False
+    name = last.value.id
+    for i, stmt in enumerate(body[:-1]):
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and _called_name(call.func) in ("backward", "manual_backward")
+                and (call.args or isinstance(call.func, ast.Attribute))
+                and not any(k.arg == "retain_graph" for k in call.keywords)):
+            continue
+        tensor = _backward_tensor(call)
+        if isinstance(tensor, ast.Call) and _called_name(tensor.func) == "scale" and tensor.args:
+            tensor = tensor.args[0]  # scaler.scale(loss).backward()
+        if isinstance(tensor, ast.Name) and tensor.id == name:
+            after = [n for s in body[i + 1:] for n in _own_nodes(s)]
+            return sum(isinstance(n, ast.Return) for n in after) == 1 and not any(
+                isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+                for n in after)
+    return False
+
+
+def _own_nodes(stmt):
+    """The nodes of a statement, less what nested functions, classes and lambdas hold."""
+    stack = [stmt]
+    while stack:
+        n = stack.pop()
+        yield n
+        if n is stmt or not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                           ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(n))
+
+
+def _forwards(call: ast.Call, reach: Set[str], local: Dict[str, Set[str]], modules) -> bool:
+    """Can this call give a graph, as far as the module-wide facts tell? A module with evidence,
+    a function here that calls one, or one given one (`forward(model, x)`)."""
+    callee = _direct_callee(call.func)
+    return callee in reach or callee in local and any(_last(a) in modules for a in call.args)
+
+
+def _helper(call: ast.Call, functions, helpers: Dict[str, int]) -> None:
+    """`def _backward(l): scaler.scale(l).backward()`: record _backward -> 0. Also a tensor computed
+    from the parameter (`(l / accum).backward()`, `l.mean().backward()`), and the first argument
+    of an engine's backward (`accelerator.backward(l)`): with a positional argument, only that
+    one, so that `def step(model, batch, accelerator)` does not backward its accelerator (a
+    tensor's own `backward(gradient)` rarely takes one)."""
+    if not functions or not isinstance(call.func, ast.Attribute):
+        return
+    name, params = functions[-1]
+    found = [n.id for n in ast.walk(_backward_tensor(call)) if isinstance(n, ast.Name)
+             and n.id in params and n.id not in ("self", "cls")]
+    if found:
+        helpers.setdefault(name, params.index(found[0]))
+
+
+def _backward_tensor(call: ast.Call):
+    """What a backward call (an attribute call) runs on: its first positional argument
+    (`accelerator.backward(l)`), else its receiver (`l.backward()`, `scaler.scale(l).backward()`)."""
+    return call.args[0] if call.args else call.func.value
+
+
+def _direct_callee(func) -> str:
+    """As names.direct_callee, on CPython's ast: `f(x)`, `self.f(x)` -> f; "" for methods."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in (
+            "self", "cls"):
+        return func.attr
+    return ""
+
+
+def _last(node) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def _called_name(func) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _grad_mode(expr) -> Optional[bool]:
+    """`gradmode.grad_mode` of a CPython ast `with` item or decorator."""
+    first = NOT_LITERAL
+    if isinstance(expr, ast.Call):
+        if expr.args and isinstance(expr.args[0], ast.Constant) and isinstance(expr.args[0].value, bool):
+            first = expr.args[0].value
+        expr = expr.func
+    return grad_mode(_called_name(expr), first)
+
+
+def looks_like_class(name: str) -> bool:
+    """`Model`, `Transformer2DModel`: a constructor. Not `D` or `G` (a GAN's modules)."""
+    return name[:1].isupper() and any(c.islower() for c in name)
