@@ -92,14 +92,16 @@ def reaching(scope: Scope, loop: Loop, name: str, *, kills: FrozenSet[int] = fro
     if not kills and key in scope._reach:
         return scope._reach[key]
     header = loop.header
-    init = (header,) if name in header.bound else (header, UNBOUND) if name in header.maybe else ()
     if kills:
         body = scope.nodes[loop.body_start:loop.body_end]
         state = _Masks(body, [name], kills, header).propagate(scope, loop, exceptions).sets(name)
     elif scope.changes(name, loop.body_start, loop.body_end):
         state = _every_name(scope, loop, exceptions).sets(name)
-    else:  # nothing in the body changes it (most names a value is computed from): init everywhere
-        state = dict.fromkeys(_reached(scope, loop, exceptions), frozenset(init or (UNBOUND,)))
+    else:  # nothing in the body changes it (most names a value is computed from): what the
+        # iteration starts with, everywhere
+        init = ((header,) if name in header.bound else (header, UNBOUND) if name in header.maybe
+                else (UNBOUND,))
+        state = dict.fromkeys(_reached(scope, loop, exceptions), frozenset(init))
     if not kills:
         scope._reach[key] = state
     return state
@@ -158,8 +160,9 @@ class _Masks:
                 if x in self.unbound and (n is header or x not in n.dels):
                     self.own[(n.id, x)] = self._new(n, x)
         self.init = 0  # every name UNBOUND at the start, or bound by the loop's header
+        by_header = header.bound | header.maybe if header is not None else set()
         for x, unbound in self.unbound.items():
-            if header is not None and x in header.bound | header.maybe:
+            if x in by_header:
                 self.init |= self.own[(header.id, x)] | (0 if x in header.bound else unbound)
             else:
                 self.init |= unbound

@@ -227,15 +227,16 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
         position of, only what `whole` found is tried: a tuple display carries when an element
         does, so every other answer was False for the tuple and is False for the element. (Those
         evaluations would repeat ones `whole` made, and ask for no helper's summary anew.)"""
-        every = range(len(params))
         if whole is None or whole.always:
             if returns_carrying(evidence, values=values):
                 return Summary(True, ())
-            whole = Summary(False, every, every)
-        forwards = tuple(i for i in whole.forwards
-                         if returns_carrying(_Extra(evidence, params[i]), values=values))
-        passes = tuple(i for i in whole.passes if returns_carrying(evidence, {params[i]}, values))
-        return Summary(False, forwards, passes)
+            forwards = passes = range(len(params))
+        else:
+            forwards, passes = whole.forwards, whole.passes
+        return Summary(False,
+                       tuple(i for i in forwards
+                             if returns_carrying(_Extra(evidence, params[i]), values=values)),
+                       tuple(i for i in passes if returns_carrying(evidence, {params[i]}, values)))
 
     whole = summarise(returns)
     sizes = {len(v.elements) if isinstance(v, cst.Tuple) and not any(

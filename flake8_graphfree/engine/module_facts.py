@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from typing import Dict, List, Optional, Set
 
 from .gradmode import NOT_LITERAL, grad_mode
@@ -53,12 +54,14 @@ class ModuleFacts:
         self.returning_backwarded: Set[str] = set()  # `...; loss.backward(); return loss`
         self._walk(tree)
 
-    @property
+    @functools.cached_property
     def can_report(self) -> bool:
         """Can this file report anything? Not without a loop. One that runs a backward can; one
         that only evaluates (the text check passed on `.eval(` or `load_state_dict(`) only if a
         loop running with grad on calls a module with evidence, or a function of this module that
-        calls one or is given one. Saves the LibCST parse otherwise."""
+        calls one or is given one. Saves the LibCST parse otherwise. Decided once, on the module
+        as written (the flake8 plugin asks before it imports LibCST, lint_text again), before the
+        engine adds the evidence it finds per scope."""
         modules = self.evidence.modules
         if not self.has_loop:
             return False  # every finding is about a loop
