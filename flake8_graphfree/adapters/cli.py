@@ -105,21 +105,27 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
     except Exception as e:  # noqa: BLE001 - one line, never a traceback; the run goes on
         report.error = failure_reason(e)
         return report
-    where = lambda text, line: (None, line)  # noqa: E731 - a script's lines are its own
-    old = new = ""
+    # Positions on disk: in the file as it is, or once written, in the file as written.
+    written = mode == "fix" and result.changed
+    text = ""
     if notebook is not None:  # cell N, line L, as Jupyter numbers cells and their lines
-        where = notebook.locate  # noqa: E731
-        old, new = result.source.decode("utf-8"), result.new_source.decode("utf-8")
+        text = (result.new_source if written else result.source).decode("utf-8")
+
+    def at(f) -> tuple:
+        line, col = result.written(f.line, f.col) if written else (f.line, f.col)
+        return (*(notebook.locate(text, line) if notebook is not None else (None, line)), col)
+
     text_edits = {} if notebook is not None else result.text_edits  # a script's own lines only
-    report.fixed = [Item(*where(old, f.line), f.col, f.code, f.message, fix=f.fix_text,
+    report.fixed = [Item(*at(f), f.code, f.message, fix=f.fix_text,
                          text_edits=text_edits.get(id(f))) for f in result.fixed]
-    report.unfixed = [Item(*where(new, f.line), f.col, f.code, f.message, reason=f.reason,
-                           name=f.name) for f in result.unfixed]
+    report.unfixed = [Item(*at(f), f.code, f.message, reason=f.reason, name=f.name)
+                      for f in result.unfixed]
     report.changed = result.changed
     report.skipped = result.skipped
     if notebook is not None and result.changed:
         try:
-            result.source, result.new_source = source, notebook.write_back(new).encode("utf-8")
+            result.source, result.new_source = source, notebook.write_back(
+                result.new_source.decode("utf-8")).encode("utf-8")
         except NotebookError as e:
             report.error = f"cannot write: {e}" if mode == "fix" else str(e)
             return report
@@ -399,12 +405,15 @@ def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
         if mode == "fix":
             sys.stdout.buffer.write(source)  # an editor's fix-on-save must not lose the buffer
         return 2
-    if not quiet:
+    if not quiet:  # positions in the text given, or in fix mode, in the text written back
+        at = result.written if mode == "fix" else lambda line, col: (line, col)
         for f in result.fixed:
             what = f"fixed: {f.fix_text[0]}" if mode == "fix" else f"would {f.fix_text[1]}"
-            print(f"{name}:{f.line}:{f.col + 1}: {f.code} {what}", file=sys.stderr)
+            line, col = at(f.line, f.col)
+            print(f"{name}:{line}:{col + 1}: {f.code} {what}", file=sys.stderr)
         for f in result.unfixed:
-            print(f"{name}:{f.line}:{f.col + 1}: {f.code} {f.message}", file=sys.stderr)
+            line, col = at(f.line, f.col)
+            print(f"{name}:{line}:{col + 1}: {f.code} {f.message}", file=sys.stderr)
     if mode == "fix":
         sys.stdout.buffer.write(result.new_source)
         return 0

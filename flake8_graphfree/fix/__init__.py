@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import ast
 import difflib
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -15,7 +15,7 @@ from ..noqa import file_is_exempt, line_silences
 from ..positions import LINE_BREAK
 from ..rules.base import Finding
 from .apply import apply_edits
-from .text import fixed_code
+from .text import Shifts, fixed_code
 
 
 
@@ -49,18 +49,24 @@ class FixResult:
     # fixed in the first round; a finding a later round fixes has edits only against that round's
     # text, and none here.
     text_edits: Dict[int, List[TextEdit]] = field(default_factory=dict)
+    shifts: Optional[Shifts] = None  # positions in the source and in the fixed text, if changed
 
     @property
     def changed(self) -> bool:
         return self.new_source != self.source
+
+    def written(self, line: int, col: int) -> Tuple[int, int]:
+        """Where (line, col) of the source is in the fixed text."""
+        return self.shifts.to_new(line, col) if self.shifts is not None else (line, col)
 
 
 def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None,
                with_text_edits: bool = False) -> FixResult:
     """Apply every safe fix of the `selected` codes (default: all) that noqa does not silence.
     `unfixed` are the findings left in the fixed text; `with_text_edits` also gives each fix as
-    regions of the text (SARIF's `fixes`). Raises lint.SourceError on input that cannot be
-    analysed, and FixError if the result does not re-parse or still has a fixable finding."""
+    regions of the text (SARIF's `fixes`). Every position is the finding's in `source`, whichever
+    round found it (`written` gives it in the fixed text). Raises lint.SourceError on input that
+    cannot be analysed, and FixError if the result does not re-parse or still has a fixable finding."""
     if not might_have_findings(source):
         return FixResult(source, source, skipped=NO_CALL)
     with analysis_mode():
@@ -86,11 +92,12 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
     new = source
     original: cst.Module = module
     text_edits: Dict[int, List[TextEdit]] = {}
+    texts = [text]  # each round's text: a round's findings have their positions in it
     for round_ in range(ROUNDS):
         todo = [f for f in found if f.fixable]
         if not todo:
             break
-        fixed += todo
+        fixed += _in_original(todo, texts)
         if round_ == 0 and with_text_edits:
             text_edits = _text_edits(original, todo)
         edited = apply_edits(module, [e for f in todo for e in f.edits])
@@ -101,11 +108,26 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
         except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
             raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
         facts, statements = reanalysed(tree, before, statements)
+        texts.append(text)
         found = _reported(module, tree, text, select, facts, statements)
     if any(f.fixable for f in found):
         raise FixError(f"a fix is still pending after {ROUNDS} rounds")
-    return FixResult(source, _final_newline(source, new), fixed, found, module.encoding,
-                     text_edits=text_edits)
+    shifts = Shifts(texts[0], text) if len(texts) > 1 else None
+    return FixResult(source, _final_newline(source, new), fixed, _in_original(found, texts, shifts),
+                     module.encoding, text_edits=text_edits, shifts=shifts)
+
+
+def _in_original(found: List[Finding], texts: List[str], shifts=None) -> List[Finding]:
+    """`found`, positioned in the last of `texts`, at their positions in the first (the file as
+    given): a `del` the fixer inserts above a finding does not move it on disk."""
+    if len(texts) == 1:
+        return found
+    shifts = shifts or Shifts(texts[0], texts[-1])
+    out = []
+    for f in found:
+        line, col = shifts.to_old(f.line, f.col)
+        out.append(replace(f, line=line, col=col))
+    return out
 
 
 def _text_edits(module, findings) -> Dict[int, List[TextEdit]]:
