@@ -64,7 +64,7 @@ def test_config_settings_and_flags_override_them(tmp_path):
         (tmp_path / name).write_bytes(SEED)
     result = graphfree_fix("--check", ".", cwd=tmp_path / "sub")  # nearest pyproject is above
     assert result.returncode == 0 and b"0 files scanned" in result.stdout
-    result = graphfree_fix("--check", "--ignore", "GF9", ".", cwd=tmp_path)
+    result = graphfree_fix("--check", "--ignore", "GF007", ".", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.decode().splitlines()[:-1] == ["./train.py:2:5: GF001 would insert 'del loss'"]
 
