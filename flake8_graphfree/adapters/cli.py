@@ -74,7 +74,7 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
     """Read, fix and (in fix mode) write one file. Runs in a worker process when -j > 1.
     `text_edits`: also give each fix as regions of the file (for SARIF)."""
     from ..fix import FixError, fix_source
-    from ..lint import SourceError
+    from ..lint import SourceError, decode
 
     report = FileReport(path)
     if not os.path.isfile(path):
@@ -92,6 +92,7 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
             notebook = read_notebook(source)
             result = fix_source(notebook.text.encode("utf-8"), settings.selected)
         else:
+            decode(source)  # what Python cannot read is an error, not a file without findings
             result = fix_source(source, settings.selected, with_text_edits=text_edits)
     except NotebookError as e:
         report.error = str(e)
@@ -383,10 +384,11 @@ def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) 
 
 def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
     from ..fix import FixError, fix_source
-    from ..lint import SourceError
+    from ..lint import SourceError, decode
 
     source = sys.stdin.buffer.read()
     try:
+        decode(source)
         result = fix_source(source, settings.selected)
     except (SourceError, FixError) as e:
         error = str(e)
