@@ -19,7 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from .. import __version__
-from ..errors import failure_reason
+from ..errors import failure_reason, quiet_on_closed_pipe
 from .config import ConfigError, Settings, load, parse_codes
 from .files import WriteRefused, discover, write_atomic
 from .notebook import NotebookError
@@ -175,7 +175,8 @@ def _parser() -> argparse.ArgumentParser:
         "its next iteration and the deletion provably changes nothing else.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="files, or folders searched for .py files (default: .); '-' reads stdin")
+                   help="files, or folders searched for .py and .ipynb files (default: .); '-' "
+                   "reads stdin")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true",
                       help="print a unified diff of what would change, write nothing; exit 1 if any")
@@ -211,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@quiet_on_closed_pipe
 def main(argv: Optional[List[str]] = None) -> int:
     _stop_on_sigterm()
     parser = _parser()
