@@ -283,6 +283,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     errors = len(unlisted)
     changed = fixes = 0
     reasons: Counter = Counter()
+    names: dict = {}  # reason -> the names it was given for, in order
     per_code: Counter = Counter()  # (code, fixable) -> findings
     records: List[Record] = []
     work = partial(process, mode=mode, settings=settings, text_edits=fmt == "sarif")
@@ -302,6 +303,8 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         changed += r.changed
         fixes += len(r.fixed)
         reasons.update(i.reason for i in r.unfixed)
+        for i in r.unfixed:
+            names.setdefault(i.reason, {})[i.name] = None
         per_code.update((i.code, True) for i in r.fixed)
         per_code.update((i.code, False) for i in r.unfixed)
         if fmt != "text":
@@ -325,7 +328,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         for line in _statistics(per_code, mode):
             print(line, file=out)
     if not quiet:
-        print(_summary(scanned, changed, fixes, reasons, mode), file=out)
+        print(_summary(scanned, changed, fixes, reasons, mode, names, errors), file=out)
     if errors:
         return 2
     return 1 if mode != "fix" and changed else 0
@@ -367,7 +370,8 @@ def _clear(progress: bool) -> None:
         sys.stderr.write("\r\033[K")
 
 
-def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) -> str:
+def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str,
+             names: dict, errors: int) -> str:
     def n(count: int, word: str, plural: str = "s") -> str:
         return f"{count} {word}{plural if count != 1 else ''}"
 
@@ -379,9 +383,18 @@ def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) 
     left = sum(reasons.values())
     text = f"{head}, {n(left, 'finding')} left without autofix"
     if left:
-        text += " (" + "; ".join(f"{c}x {why.value}" for why, c in sorted(
+        text += " (" + "; ".join(f"{c}x {why.value.replace('NAME', _names(names[why]))}" for why, c in sorted(
             reasons.items(), key=lambda kv: (-kv[1], kv[0].value))) + ")"
+    if errors:
+        text += f", {n(errors, 'file')} could not be analysed (above)"
     return text
+
+
+def _names(names) -> str:
+    """What NAME stands for in a summary: 'loss', 'loss' or 'out', 'a', 'b', 'c' or others."""
+    shown = [f"'{name}'" for name in names]
+    shown = shown[:3] + ["others"] if len(shown) > 4 else shown
+    return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
 
 
 def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:

@@ -43,7 +43,7 @@ def test_check_is_the_ci_gate(tmp_path):
     assert again.returncode == 0
     assert again.stdout.decode().splitlines()[-1] == (
         "2 files scanned, 0 would change, 0 fixes to apply, 1 finding left without autofix "
-        "(1x NAME is read after the loop)")
+        "(1x 'loss' is read after the loop)")
 
 
 def test_select_and_ignore(tmp_path):
@@ -172,7 +172,7 @@ def test_exit_zero_and_statistics(tmp_path):
     lines = result.stdout.decode().splitlines()
     assert lines[-2:] == ["2 GF001 loss-kept-after-backward (1 to fix, 1 without autofix)",
                           "2 files scanned, 1 would change, 1 fix to apply, 1 finding left "
-                          "without autofix (1x NAME is read after the loop)"]
+                          "without autofix (1x 'loss' is read after the loop)"]
     (tmp_path / "bad.py").write_bytes(b"loss.backward(\n")
     assert graphfree_fix("--check", "--exit-zero", str(tmp_path)).returncode == 2  # errors still count
 
