@@ -12,6 +12,7 @@ import difflib
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -153,14 +154,50 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _worker(parent: int) -> None:
+    """A worker ends on SIGTERM as the main process does, and at once when the main process is
+    gone, however it ended (kill -9 by a CI timeout or the OOM killer): on Linux the kernel kills
+    it (PR_SET_PDEATHSIG; a native parse of a big file would hold off a Python handler), elsewhere
+    a thread that sees a new parent process id. A temporary file it leaves is removed by the next
+    run (files.write_atomic); the file being fixed is replaced whole or not at all."""
+    _stop_on_sigterm()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            if ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # gone before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _in_worker(work, path: str) -> FileReport:
+    """`work(path)` in a worker: a SIGTERM (SystemExit) ends the worker once the file's own
+    clean-up has run; the pool would otherwise take it for that file's result and go on."""
+    try:
+        return work(path)
+    except SystemExit as e:
+        os._exit(e.code if isinstance(e.code, int) else 1)
+
+
 def run(paths: List[str], work, jobs: int) -> Iterable[FileReport]:
     """Reports in the order of `paths`, whatever `jobs` is."""
     if jobs > 1 and len(paths) > 1:
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(paths)),
-                                     initializer=_stop_on_sigterm) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_worker,
+                                     initargs=(os.getpid(),)) as pool:
                 chunk = 4  # small: files with training loops cluster in a few folders
-                yield from pool.map(work, paths, chunksize=chunk)
+                yield from pool.map(partial(_in_worker, work), paths, chunksize=chunk)
             return
         except (OSError, ImportError, NotImplementedError):  # no processes here: run serially
             pass
