@@ -17,3 +17,26 @@ def failure_reason(e: BaseException) -> str:
     if type(e).__module__.startswith("libcst"):
         return f"LibCST cannot parse it, although Python can: {one_line(e)}"
     return f"internal error ({type(e).__name__}: {one_line(e)})"
+
+
+def quiet_on_closed_pipe(main):
+    """`main`, ending without a traceback when the reader of its output goes away (`| head`): the
+    standard recipe (Python's signal docs, 'Note on SIGPIPE'). The output is flushed inside, and
+    then pointed at devnull, so that the interpreter's own flush at exit fails no more."""
+    import functools
+    import os
+    import sys
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            try:
+                return main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+
+    return wrapper

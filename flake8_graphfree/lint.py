@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import ast
 import gc
+import io
 import sys
+import tokenize
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
@@ -22,6 +24,45 @@ from .rules.base import Finding
 
 class SourceError(Exception):
     """The file cannot be analysed; the text is a one-line reason for the user."""
+
+
+def decode(source: bytes) -> str:
+    """The text of a file, read as Python reads a script (PEP 263: a coding cookie on one of the
+    first two lines, a UTF-8 BOM, UTF-8 otherwise); SourceError where Python would refuse it, in
+    Python's words."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as e:
+        if str(e).startswith("invalid or missing encoding declaration"):
+            encoding = None  # no cookie, and not UTF-8 on the first two lines
+        elif source.startswith(b"\xef\xbb\xbf"):  # a cookie other than utf-8 after the BOM
+            cookie = tokenize.cookie_re.match(source[3:].decode("latin-1").partition("\n")[0])
+            raise SourceError(f"cannot parse: encoding problem: "
+                              f"{cookie.group(1) if cookie else e} with BOM") from None
+        else:  # "unknown encoding: klingon"
+            raise SourceError(f"cannot parse: encoding problem: {str(e).rpartition(': ')[2]}") \
+                from None
+    try:
+        text = source.decode(encoding or "utf-8")
+    except UnicodeDecodeError as e:
+        line = source[:e.start].count(b"\n") + 1
+        if encoding is None or (encoding == "utf-8" and not _declared(source)):
+            byte = source[e.start:e.start + 1]
+            raise SourceError(f"cannot parse: Non-UTF-8 code starting with '\\x{byte.hex()}' on "
+                              f"line {line}, but no encoding declared; see "
+                              "https://peps.python.org/pep-0263/ for details") from None
+        raise SourceError(f"cannot parse: {e.encoding!r} codec can't decode byte "
+                          f"0x{source[e.start]:02x} on line {line}: {e.reason}") from None
+    if "\0" in text:  # UTF-16 without a BOM, for one
+        raise SourceError("cannot parse: source code cannot contain null bytes")
+    return text
+
+
+def _declared(source: bytes) -> bool:
+    """Whether the file says it is UTF-8 (a BOM or a cookie)."""
+    head = source.split(b"\n", 2)[:2]
+    return source.startswith(b"\xef\xbb\xbf") or any(
+        tokenize.cookie_re.match(line.decode("latin-1")) for line in head)
 
 
 def parse(source: Union[str, bytes]) -> cst.Module:

@@ -12,6 +12,7 @@ import difflib
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from .. import __version__
-from ..errors import failure_reason
+from ..errors import failure_reason, quiet_on_closed_pipe
 from .config import ConfigError, Settings, load, parse_codes
 from .files import WriteRefused, discover, write_atomic
 from .notebook import NotebookError
@@ -74,7 +75,7 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
     """Read, fix and (in fix mode) write one file. Runs in a worker process when -j > 1.
     `text_edits`: also give each fix as regions of the file (for SARIF)."""
     from ..fix import FixError, fix_source
-    from ..lint import SourceError
+    from ..lint import SourceError, decode
 
     report = FileReport(path)
     if not os.path.isfile(path):
@@ -92,6 +93,7 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
             notebook = read_notebook(source)
             result = fix_source(notebook.text.encode("utf-8"), settings.selected)
         else:
+            decode(source)  # what Python cannot read is an error, not a file without findings
             result = fix_source(source, settings.selected, with_text_edits=text_edits)
     except NotebookError as e:
         report.error = str(e)
@@ -158,14 +160,50 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _worker(parent: int) -> None:
+    """A worker ends on SIGTERM as the main process does, and at once when the main process is
+    gone, however it ended (kill -9 by a CI timeout or the OOM killer): on Linux the kernel kills
+    it (PR_SET_PDEATHSIG; a native parse of a big file would hold off a Python handler), elsewhere
+    a thread that sees a new parent process id. A temporary file it leaves is removed by the next
+    run (files.write_atomic); the file being fixed is replaced whole or not at all."""
+    _stop_on_sigterm()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            if ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # gone before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _in_worker(work, path: str) -> FileReport:
+    """`work(path)` in a worker: a SIGTERM (SystemExit) ends the worker once the file's own
+    clean-up has run; the pool would otherwise take it for that file's result and go on."""
+    try:
+        return work(path)
+    except SystemExit as e:
+        os._exit(e.code if isinstance(e.code, int) else 1)
+
+
 def run(paths: List[str], work, jobs: int) -> Iterable[FileReport]:
     """Reports in the order of `paths`, whatever `jobs` is."""
     if jobs > 1 and len(paths) > 1:
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(paths)),
-                                     initializer=_stop_on_sigterm) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_worker,
+                                     initargs=(os.getpid(),)) as pool:
                 chunk = 4  # small: files with training loops cluster in a few folders
-                yield from pool.map(work, paths, chunksize=chunk)
+                yield from pool.map(partial(_in_worker, work), paths, chunksize=chunk)
             return
         except (OSError, ImportError, NotImplementedError):  # no processes here: run serially
             pass
@@ -180,7 +218,8 @@ def _parser() -> argparse.ArgumentParser:
         "its next iteration and the deletion provably changes nothing else.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="files, or folders searched for .py files (default: .); '-' reads stdin")
+                   help="files, or folders searched for .py and .ipynb files (default: .); '-' "
+                   "reads stdin")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true",
                       help="print a unified diff of what would change, write nothing; exit 1 if any")
@@ -216,6 +255,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@quiet_on_closed_pipe
 def main(argv: Optional[List[str]] = None) -> int:
     _stop_on_sigterm()
     parser = _parser()
@@ -286,6 +326,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
     errors = len(unlisted)
     changed = fixes = 0
     reasons: Counter = Counter()
+    names: dict = {}  # reason -> the names it was given for, in order
     per_code: Counter = Counter()  # (code, fixable) -> findings
     records: List[Record] = []
     work = partial(process, mode=mode, settings=settings, text_edits=fmt == "sarif")
@@ -305,6 +346,8 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         changed += r.changed
         fixes += len(r.fixed)
         reasons.update(i.reason for i in r.unfixed)
+        for i in r.unfixed:
+            names.setdefault(i.reason, {})[i.name] = None
         per_code.update((i.code, True) for i in r.fixed)
         per_code.update((i.code, False) for i in r.unfixed)
         if fmt != "text":
@@ -328,7 +371,7 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         for line in _statistics(per_code, mode):
             print(line, file=out)
     if not quiet:
-        print(_summary(scanned, changed, fixes, reasons, mode), file=out)
+        print(_summary(scanned, changed, fixes, reasons, mode, names, errors), file=out)
     if errors:
         return 2
     return 1 if mode != "fix" and changed else 0
@@ -370,7 +413,8 @@ def _clear(progress: bool) -> None:
         sys.stderr.write("\r\033[K")
 
 
-def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) -> str:
+def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str,
+             names: dict, errors: int) -> str:
     def n(count: int, word: str, plural: str = "s") -> str:
         return f"{count} {word}{plural if count != 1 else ''}"
 
@@ -382,17 +426,27 @@ def _summary(files: int, changed: int, fixes: int, reasons: Counter, mode: str) 
     left = sum(reasons.values())
     text = f"{head}, {n(left, 'finding')} left without autofix"
     if left:
-        text += " (" + "; ".join(f"{c}x {why.value}" for why, c in sorted(
+        text += " (" + "; ".join(f"{c}x {why.value.replace('NAME', _names(names[why]))}" for why, c in sorted(
             reasons.items(), key=lambda kv: (-kv[1], kv[0].value))) + ")"
+    if errors:
+        text += f", {n(errors, 'file')} could not be analysed (above)"
     return text
+
+
+def _names(names) -> str:
+    """What NAME stands for in a summary: 'loss', 'loss' or 'out', 'a', 'b', 'c' or others."""
+    shown = [f"'{name}'" for name in names]
+    shown = shown[:3] + ["others"] if len(shown) > 4 else shown
+    return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
 
 
 def _stdin(name: str, mode: str, settings: Settings, quiet: bool) -> int:
     from ..fix import FixError, fix_source
-    from ..lint import SourceError
+    from ..lint import SourceError, decode
 
     source = sys.stdin.buffer.read()
     try:
+        decode(source)
         result = fix_source(source, settings.selected)
     except (SourceError, FixError) as e:
         error = str(e)

@@ -22,6 +22,11 @@ class ConfigError(Exception):
     pass
 
 
+# Every code a front door can report: the rules' (rules.RULES, which imports LibCST) and the
+# plugin's GF000. A selector that matches none of them is a typo that would turn the gate off.
+CODES = ("GF000", "GF001", "GF002", "GF003", "GF004", "GF005", "GF006", "GF007")
+
+
 @dataclass
 class Settings:
     select: Tuple[str, ...] = ("GF",)
@@ -58,6 +63,9 @@ def _codes(value, key: str, where: str) -> Tuple[str, ...]:
     for c in codes:
         if not (c[:2] == "GF" and c[2:].isdigit() or c == "GF"):
             raise ConfigError(f"{where}: [tool.graphfree] {key}: {c!r} is not a GF code or prefix")
+        if not any(code.startswith(c) for code in CODES):
+            raise ConfigError(f"{where}: [tool.graphfree] {key}: unknown code or prefix {c!r} "
+                              f"(codes: {', '.join(CODES)})")
     return codes
 
 

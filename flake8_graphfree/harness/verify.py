@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, List, Optional
 
 from .. import __version__
+from ..errors import quiet_on_closed_pipe
 
 EXPECT = re.compile(r"#\s*graphfree-verify:\s*expect\s+(?P<codes>(?:GF\d{3}[ ,]*)*)"
                     r"(?:saving\s*>=\s*(?P<saving>\d+(?:\.\d+)?)\s*%)?", re.IGNORECASE)
@@ -327,6 +328,7 @@ METERS = {
 }
 
 
+@quiet_on_closed_pipe
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args: List[str] = []

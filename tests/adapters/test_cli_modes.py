@@ -43,7 +43,7 @@ def test_check_is_the_ci_gate(tmp_path):
     assert again.returncode == 0
     assert again.stdout.decode().splitlines()[-1] == (
         "2 files scanned, 0 would change, 0 fixes to apply, 1 finding left without autofix "
-        "(1x NAME is read after the loop)")
+        "(1x 'loss' is read after the loop)")
 
 
 def test_select_and_ignore(tmp_path):
@@ -64,7 +64,7 @@ def test_config_settings_and_flags_override_them(tmp_path):
         (tmp_path / name).write_bytes(SEED)
     result = graphfree_fix("--check", ".", cwd=tmp_path / "sub")  # nearest pyproject is above
     assert result.returncode == 0 and b"0 files scanned" in result.stdout
-    result = graphfree_fix("--check", "--ignore", "GF9", ".", cwd=tmp_path)
+    result = graphfree_fix("--check", "--ignore", "GF007", ".", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.decode().splitlines()[:-1] == ["./train.py:2:5: GF001 would insert 'del loss'"]
 
@@ -172,7 +172,7 @@ def test_exit_zero_and_statistics(tmp_path):
     lines = result.stdout.decode().splitlines()
     assert lines[-2:] == ["2 GF001 loss-kept-after-backward (1 to fix, 1 without autofix)",
                           "2 files scanned, 1 would change, 1 fix to apply, 1 finding left "
-                          "without autofix (1x NAME is read after the loop)"]
+                          "without autofix (1x 'loss' is read after the loop)"]
     (tmp_path / "bad.py").write_bytes(b"loss.backward(\n")
     assert graphfree_fix("--check", "--exit-zero", str(tmp_path)).returncode == 2  # errors still count
 
