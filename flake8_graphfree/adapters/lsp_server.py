@@ -151,8 +151,9 @@ def _apply(text: str, edits) -> str:
     return text
 
 
-def analyse(snap: Snapshot, settings, enc: str) -> Analysis:
-    """Diagnostics and fixes of one snapshot. Raises lint.SourceError when it does not parse."""
+def analyse(snap: Snapshot, settings, enc: str, found_all=lambda analysis: None) -> Analysis:
+    """Diagnostics and fixes of one snapshot; `found_all` is called with the diagnostics before
+    the fixes are worked out. Raises lint.SourceError when it does not parse."""
     from ..fix import fix_source, reported
 
     out = Analysis(snap)
@@ -163,6 +164,7 @@ def analyse(snap: Snapshot, settings, enc: str) -> Analysis:
         lines = _lines(snap.text)
         for f in found:
             out.items.append(Item(snap.key, _diagnostic(f, lines, f.line - 1, enc), f))
+        found_all(out)
         if not any(f.fixable for f in found):
             return out
         result = fix_source(source, settings.selected, with_text_edits=True)
@@ -185,6 +187,7 @@ def analyse(snap: Snapshot, settings, enc: str) -> Analysis:
         cell, line = nb.locate(nb.text, f.line)
         uri, _, text = snap.cells[cell - 1]
         out.items.append(Item(uri, _diagnostic(f, _lines(text), line - 1, enc), f))
+    found_all(out)
     if not any(f.fixable for f in found):
         return out
     result = fix_source(source, settings.selected, with_text_edits=True)
@@ -290,11 +293,11 @@ class Server(LanguageServer):
             return None
         return Snapshot(key, doc.version or 0, _path(key, ws.root_path), text=doc.source)
 
-    def finished(self, analysis: Analysis, diagnostics: bool = True) -> None:
+    def finished(self, analysis: Analysis, diagnostics: bool = True, fixes: bool = True) -> None:
+        """Publish `analysis`'s diagnostics, and once its `fixes` are known, answer code actions."""
         snap = analysis.snapshot
         if self.versions.get(snap.key) != snap.version:
             return  # changed meanwhile: a newer analysis is on its way
-        self.results[snap.key] = analysis
         if diagnostics:
             per_uri: Dict[str, List[t.Diagnostic]] = {uri: [] for uri in analysis.uris}
             for item in analysis.items:
@@ -303,6 +306,9 @@ class Server(LanguageServer):
                 version = snap.version if snap.cells is None else None
                 self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(
                     uri, found, version))
+        if not fixes:
+            return
+        self.results[snap.key] = analysis
         for fut in self.waiting.pop(snap.key, []):
             if not fut.done():
                 fut.set_result(analysis)
@@ -327,6 +333,7 @@ class Server(LanguageServer):
     # -- called in the worker thread ----------------------------------------------------------------
     def run(self, snap: Snapshot) -> None:
         from ..errors import failure_reason
+        from ..fix import FixError
         from ..lint import SourceError
         from .config import ConfigError, Settings, load
         from .files import excluded
@@ -344,15 +351,23 @@ class Server(LanguageServer):
         if snap.path and excluded(snap.path, settings.exclude, settings.root):
             return self._publish(empty)
         try:
-            analysis = analyse(snap, settings, enc)
+            def found_all(a: Analysis) -> None:
+                seen.append(a)
+                self.loop.call_soon_threadsafe(self.finished, a, True, False)
+
+            seen: List[Analysis] = []
+            analysis = analyse(snap, settings, enc, found_all)
         except SourceError as e:
             self.loop.call_soon_threadsafe(self.say, f"{snap.path or snap.key}: {e}")
             return self._publish(empty)
+        except FixError as e:  # the diagnostics are out; only the fixes are missing
+            self.loop.call_soon_threadsafe(self.say, f"{snap.path or snap.key}: no fixes: {e}")
+            return self.loop.call_soon_threadsafe(self.finished, seen[-1], False, True)
         except Exception as e:  # noqa: BLE001 - shown, as flake8 shows it, never a crash
             empty.items = [Item(empty.uris[0], _error(failure_reason(e)), None)] if empty.uris \
                 else []
             return self._publish(empty)
-        self._publish(analysis)
+        self.loop.call_soon_threadsafe(self.finished, analysis, False, True)
 
     def _publish(self, analysis: Analysis) -> None:
         self.loop.call_soon_threadsafe(self.finished, analysis)
