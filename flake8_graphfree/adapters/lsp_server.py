@@ -21,7 +21,6 @@ import re
 import sys
 import threading
 import tokenize
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -96,8 +95,8 @@ def _diff_edits(old: str, new: str, enc: str) -> List[t.TextEdit]:
     edits = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op != "equal":
-            edits.append(t.TextEdit(t.Range(_position(lines, i1, 0, enc),
-                                             _position(lines, i2, 0, enc)), "".join(b[j1:j2])))
+            where = t.Range(_position(lines, i1, 0, enc), _position(lines, i2, 0, enc))
+            edits.append(t.TextEdit(where, "".join(b[j1:j2])))
     return edits
 
 
@@ -130,7 +129,7 @@ def _error(message: str) -> t.Diagnostic:
 
 
 def _notebook(cells):
-    """graphfree-fix's reading of the cells (adapters/notebook.py), from a notebook it could save."""
+    """graphfree-fix's reading of the cells (adapters/notebook.py), from a notebook it can save."""
     from .notebook import read
 
     data = {"cells": [{"cell_type": "code" if kind == 2 else "markdown", "metadata": {},
@@ -268,7 +267,7 @@ class Server(LanguageServer):
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.versions: Dict[str, int] = {}  # the latest version of each open document
         self.results: Dict[str, Analysis] = {}
-        self.waiting: Dict[str, List[Future]] = {}
+        self.waiting: Dict[str, List[asyncio.Future]] = {}
 
     # -- called on the event loop -----------------------------------------------------------------
     def schedule(self, key: str) -> None:
@@ -330,12 +329,12 @@ class Server(LanguageServer):
         except asyncio.TimeoutError:
             return None
 
-    # -- called in the worker thread ----------------------------------------------------------------
+    # -- called in the worker thread --------------------------------------------------------------
     def run(self, snap: Snapshot) -> None:
         from ..errors import failure_reason
         from ..fix import FixError
         from ..lint import SourceError
-        from .config import ConfigError, Settings, load
+        from .config import ConfigError, load
         from .files import excluded
 
         log.info("analysing version %s of %s", snap.version, snap.key)
@@ -378,9 +377,6 @@ def _path(uri: str, root: Optional[str]) -> Optional[str]:
     if parsed.scheme in ("file", "vscode-notebook-cell"):
         return os.path.normpath(unquote(parsed.path))
     return os.path.join(root, "untitled.py") if root else None
-
-
-server = None
 
 
 def build() -> Server:

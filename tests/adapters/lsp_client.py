@@ -83,7 +83,8 @@ class Client:
         while True:
             left = end - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"no answer within {timeout}s; stderr: {self.stderr[-2000:]!r}")
+                raise AssertionError(f"no answer within {timeout}s; "
+                                     f"stderr: {self.stderr[-2000:]!r}")
             try:
                 m = self.inbox.get(timeout=left)
             except queue.Empty:

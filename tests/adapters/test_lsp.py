@@ -3,7 +3,6 @@ Content-Length framing, the returned edits applied and compared with what flake8
 say about the same text. Nothing is mocked."""
 import json
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
