@@ -73,6 +73,20 @@ def fix_source(source: bytes, selected: Optional[Callable[[str], bool]] = None,
         return _fix(source, selected, with_text_edits)
 
 
+def reported(source: bytes, selected: Optional[Callable[[str], bool]] = None) -> List[Finding]:
+    """The findings of `source` as a user sees them, at the positions flake8 gives: the `selected`
+    codes (default: all) that noqa does not silence, before any fix (graphfree-lsp's diagnostics;
+    `fix_source` fixes those that are `fixable`). Raises lint.SourceError as `fix_source` does."""
+    if not might_have_findings(source):
+        return []
+    with analysis_mode():
+        parsed = parse_checked(source)
+        if parsed.module is None:
+            return []
+        return _reported(parsed.module, parsed.tree, parsed.text, selected, parsed.facts,
+                         parsed.statements)
+
+
 NO_CALL = "no call a finding needs (backward, autograd.grad, a loss scaler, .eval, load_state_dict)"
 ROUNDS = 3  # one fix can make another possible (a clash between loops resolved, a graph unmasked)
 
