@@ -561,3 +561,30 @@ def test_a_file_parsed_in_part_is_fixed_and_runs_the_same():
     new = r.new_source.decode()
     assert "            del out\n" in new and "            del loss\n" in new
     assert new.replace("            del out\n", "").replace("            del loss\n", "") == source
+
+
+# ------------------------------------------------------------------ issue 21: fixes refused wrongly
+def test_vars_of_an_object_does_not_read_the_module_namespace():
+    # `for arg in vars(args)`: vars() of an object, not of the module.
+    source, r = outcome("""
+        class Args:
+            lr = 0.1
+        args = Args()
+        args.lr = 0.1
+        for arg in vars(args):
+            print(arg)
+        for x in [1.0, 2.0]:
+            out = model(x); loss = crit(out, x); loss.backward()
+        print('done')
+        """)
+    assert ("GF001", "loss", True) in codes(r), reasons(r)
+
+
+@pytest.mark.parametrize("peek", ["vars()['loss']", "globals()['loss']"])
+def test_vars_that_reaches_the_module_namespace_still_counts(peek):
+    _, r = outcome(f"""
+        for x in [1.0, 2.0]:
+            loss = model(x); loss.backward()
+        print(round(float({peek}), 3))
+        """)
+    assert not any(f.name == "loss" and f.fixable for f in r.fixed)
