@@ -20,8 +20,8 @@ from .accumulation import feeding_backward, loop_accumulations, returned, stored
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
-from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
-                     names_in, siblings, sources)
+from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
+                     names_in, one_number, siblings, sources)
 from .module_facts import ModuleFacts, looks_like_class
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
@@ -377,9 +377,6 @@ def _reduced(b: BackwardCall, name: str) -> bool:
     return isinstance(tensor, cst.Name) and tensor.value == name
 
 
-REDUCTIONS = frozenset({"sum", "mean", "norm", "prod", "amax", "amin", "logsumexp", "std", "var"})
-
-
 def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets, outs) -> bool:
     """After `d_loss.backward(retain_graph=True)`, `g_loss.backward()` on every path, where g_loss
     was computed from d_loss or from everything d_loss was (SoftmaxGAN): the second backward frees
@@ -483,25 +480,19 @@ def _backward_ahead(loop: Loop, start: Node) -> bool:
 
 def _loss_term(node: Node, var: str, evidence) -> bool:
     """A loss rather than a forward output: named like one (`real_loss`, `loss_kl`) or computed by
-    a loss function (`criterion(outputs, targets)`). After the backward it keeps graph nodes and a
-    scalar, like the loss itself."""
+    a loss function (`criterion(outputs, targets)`), a full reduction, or a helper of the module whose
+    every return is one (`gp = gradient_penalty(D, x)`). After the backward it keeps graph nodes
+    and a scalar, like the loss itself."""
     value = bound_value(node, var)
     callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
-    return loss_name(var) or _one_number(value) or (callee is not None and (
-        loss_name(callee) or (evidence is not None and callee in evidence.losses)))
+    return loss_name(var) or one_number(value) or (callee is not None and (
+        loss_name(callee) or (evidence is not None and (callee in evidence.losses or _reducing(
+            callee, evidence)))))
 
 
-def _one_number(value) -> bool:
-    """A reduction over every element (`out.last_hidden_state.mean()`, `torch.sum(x)`): after the
-    backward it keeps nodes and a scalar, not the outputs' storage."""
-    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
-            and value.func.attr.value in REDUCTIONS):
-        return False
-    if any(a.star or (a.keyword is not None and a.keyword.value in ("dim", "axis"))
-           for a in value.args):
-        return False
-    positional = sum(a.keyword is None for a in value.args)
-    return positional == (1 if _dotted(value.func.value) == "torch" else 0)
+def _reducing(callee: str, evidence) -> bool:
+    helpers = getattr(evidence, "helpers", None)
+    return helpers is not None and callee in helpers.defs and helpers.summary(callee, evidence).reduces
 
 
 def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:
