@@ -588,3 +588,91 @@ def test_vars_that_reaches_the_module_namespace_still_counts(peek):
         print(round(float({peek}), 3))
         """)
     assert not any(f.name == "loss" and f.fixable for f in r.fixed)
+
+
+def test_an_outer_loops_forward_after_the_inner_loop_leaves_the_inner_fix():
+    # `with torch.no_grad(): outputs = model(X)` after the inner loop: the inner loop's `del`
+    # also ends what the outer loop's next forward would have kept.
+    source, r = outcome("""
+        def train(data):
+            for epoch in range(2):
+                for x in data:
+                    logits = model(x)
+                    loss = crit(logits, x * 0.5)
+                    loss.backward()
+                    opt.step()
+                with torch.no_grad():
+                    outputs = model(0.25)
+                print(round(outputs.item(), 4))
+        train([0.5, 1.0])
+        """)
+    assert ("GF004", "logits", True) in codes(r) and not r.unfixed, reasons(r)
+
+
+@pytest.mark.parametrize("module_level", [False, True], ids=["function", "module"])
+def test_loss_terms_averaged_in_nested_loops_are_both_fixed(module_level):
+    body = textwrap.dedent("""\
+        for epoch in range(2):
+            for x in data:
+                real_loss = crit(model(x), x * 0.5)
+                fake_loss = crit(model(x + 1), x)
+                d_loss = (real_loss + fake_loss) / 2
+                d_loss.backward()
+                opt.step()
+        print('done')
+        """)
+    if module_level:
+        body = "data = [0.5, 1.0]\n" + body
+    else:
+        body = "def train(data):\n" + textwrap.indent(body, "    ") + "train([0.5, 1.0])\n"
+    _, r = outcome(body)
+    assert sorted(f.name for f in r.fixed) == ["d_loss", "fake_loss", "real_loss"], reasons(r)
+
+
+def test_an_inner_break_before_the_del_keeps_the_outer_finding():
+    _, r = outcome("""
+        def train(data):
+            for epoch in range(2):
+                for x in data:
+                    logits = model(x)
+                    if x > 0.7:
+                        break
+                    loss = crit(logits, x * 0.5)
+                    loss.backward()
+                with torch.no_grad():
+                    outputs = model(0.25)
+                print(round(outputs.item(), 4))
+        train([0.5, 1.0])
+        """)
+    assert "logits" in reasons(r)
+
+
+# ------------------------------------------------------------------ issue 21: small false positives
+TWIN = "def twin(v):\n    return model(v), model(v) * 0.5\n"
+
+
+@pytest.mark.parametrize("header, rebind", [
+    ("for x, _ in data:", ""),
+    ("for pair in data:", "        x, _ = pair\n"),
+], ids=["loop-target", "first-statement"])
+def test_a_name_rebound_before_the_next_forward_keeps_nothing(header, rebind):
+    _, r = outcome(TWIN + "def train(data):\n    " + header + "\n" + rebind + (
+        "        loss, _ = twin(x)\n"
+        "        loss.backward()\n"
+        "        opt.step()\n"
+        "train([(0.5, 1), (1.0, 2)])\n"))
+    assert [f.name for f in r.fixed + r.unfixed] == ["loss"]
+
+
+def test_a_name_rebound_after_a_forward_is_still_reported():
+    _, r = outcome(TWIN + """
+def train(data):
+    for pair in data:
+        warm = round(model(0.25).item(), 3)
+        x, _ = pair
+        loss, _ = twin(x)
+        loss.backward()
+    print(warm)
+train([(0.5, 1), (1.0, 2)])
+""")
+    assert sorted(f.name for f in r.fixed) == ["_", "loss"]
