@@ -676,3 +676,51 @@ def train(data):
 train([(0.5, 1), (1.0, 2)])
 """)
     assert sorted(f.name for f in r.fixed) == ["_", "loss"]
+
+
+# ------------------------------------------------------------------ issue 21: `del` and `with` blocks
+ACCELERATOR = """
+class Accelerator:
+    def accumulate(self, m):
+        return contextlib.nullcontext()
+    def maybe(self, m):
+        return contextlib.suppress(ZeroDivisionError)
+accelerator = Accelerator()
+"""
+
+
+def test_a_del_goes_inside_a_with_block_that_never_swallows():
+    # `accumulate` lets every exception through: the del goes right after the last use, inside
+    # the block, not after the optimizer step.
+    source, r = outcome(ACCELERATOR + """
+def train(data):
+    for x in data:
+        with accelerator.accumulate(model):
+            out = model(x)
+            loss = crit(out, x * 0.5)
+            loss.backward()
+            opt.step()
+        print('step')
+train([0.5, 1.0])
+""")
+    fixed = r.new_source.decode()
+    assert ("            loss = crit(out, x * 0.5)\n            del out\n            loss.backward()\n"
+            "            del loss\n            opt.step()\n") in fixed, fixed
+
+
+def test_a_del_is_not_placed_after_a_with_block_that_may_swallow():
+    # A manager not known to let exceptions through may swallow one before the binding: after
+    # the block the name may be unbound, so the del goes inside it (and the program still runs).
+    source, r = outcome(ACCELERATOR + """
+def train(data):
+    for i, x in enumerate(data):
+        with accelerator.maybe(model):
+            print(1 / i)
+            loss = crit(model(x), x * 0.5)
+            loss.backward()
+            opt.step()
+        print('step')
+train([0.5, 1.0, 1.5])
+""")
+    fixed = r.new_source.decode()
+    assert "            loss.backward()\n            del loss\n" in fixed, fixed
