@@ -3,8 +3,8 @@ run before and after the fix over the stand-in torch, which must print and end t
 
     python bench/fuzz_fix.py --count 20000 [--start 0]
 
-Prints how many programs got a fix, how many behave differently after it (divergences), and how
-many files the fixer refused; then up to five examples of each problem with their seeds
+Prints how many programs got a fix, how many behave differently after it (divergences), how
+many files the fixer refused, and how many findings were left without a fix, by reason; then up to five examples of each problem with their seeds
 (`python -c "from tests.fix.programs import program; print(program(SEED))"` shows one).
 Target: 0 divergences and 0 refusals.
 """
@@ -30,12 +30,15 @@ def main() -> int:
     ns = p.parse_args()
     t0 = time.perf_counter()
     fixed = 0
+    unfixed: Counter = Counter()  # findings left without a fix, by reason
     problems: Counter = Counter()
     seeds: dict = {}
     for seed in range(ns.start, ns.start + ns.count):
         source = program(seed)
         try:
-            fixed += fix_source(source.encode()).changed
+            result = fix_source(source.encode())
+            fixed += result.changed
+            unfixed.update(f.reason.name for f in result.unfixed if f.reason is not None)
         except FixError:
             pass
         problem = check(source)
@@ -46,6 +49,8 @@ def main() -> int:
     print(f"{ns.count} programs (seeds {ns.start}..{ns.start + ns.count - 1}) in "
           f"{time.perf_counter() - t0:.0f} s: {fixed} fixed, {problems['divergence']} divergences, "
           f"{problems['refused']} refusals")
+    print(f"findings left without a fix: {sum(unfixed.values())} "
+          f"({', '.join(f'{n} {r}' for r, n in unfixed.most_common())})")
     for what, found in list(seeds.items())[:5]:
         print(f"  {what} (seeds {', '.join(map(str, found[:5]))})")
     return 1 if problems else 0

@@ -218,6 +218,8 @@ class _Builder:
             # on after the `with`, from any point of the body.
             swallowed = self.node("join", stmt, [])
             self.exc_targets = [swallowed] + saved
+        else:
+            self.scope.plain_withs.add(id(stmt))
         try:
             end = self.block(stmt.body, preds, owner=stmt)
         finally:

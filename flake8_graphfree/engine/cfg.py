@@ -100,6 +100,7 @@ class Scope:
         self.globals: Set[str] = set()
         self.nonlocals: Set[str] = set()
         self.introspects = False
+        self.plain_withs: Set[int] = set()  # ids of `with` statements no manager of which swallows
         self._captured: Set[str] = set()
         self._nested: list = []  # nested def/class statements, for `captured`
         self._captured_done = False

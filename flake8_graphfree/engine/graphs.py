@@ -118,6 +118,7 @@ class Summary(NamedTuple):
     # Where every return is a tuple display of one length (`return net.int2char[c], h`), the
     # summary of each element, for `char, h = predict(net, c, h)`.
     elements: Optional[Tuple["Summary", ...]] = None
+    reduces: bool = False  # every return is a full reduction (`return (net(x) ** 2).mean()`)
 
 
 NO_GRAPH = Summary(False, ())
@@ -178,7 +179,7 @@ class Helpers:
             self._memo[name] = found[0] if len(found) == 1 else Summary(
                 all(s.always for s in found), *(tuple(sorted(
                     set.intersection(*(set(getattr(s, part)) for s in found))))
-                    for part in ("forwards", "passes")))
+                    for part in ("forwards", "passes")), reduces=all(s.reduces for s in found))
         return self._memo[name]
 
 
@@ -244,7 +245,23 @@ def _summarise(fn: cst.FunctionDef, evidence) -> Summary:
     if len(sizes) == 1 and min(sizes) > 1:
         whole = whole._replace(elements=tuple(summarise([v.elements[i].value for v in returns],
                                                         whole) for i in range(min(sizes))))
-    return whole
+    return whole._replace(reduces=bool(returns) and all(map(one_number, returns)))
+
+
+REDUCTIONS = frozenset({"sum", "mean", "norm", "prod", "amax", "amin", "logsumexp", "std", "var"})
+
+
+def one_number(value) -> bool:
+    """A reduction over every element (`out.last_hidden_state.mean()`, `torch.sum(x)`): after the
+    backward it keeps nodes and a scalar, not the outputs' storage."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in REDUCTIONS):
+        return False
+    if any(a.star or (a.keyword is not None and a.keyword.value in ("dim", "axis"))
+           for a in value.args):
+        return False
+    positional = sum(a.keyword is None for a in value.args)
+    return positional == (1 if _dotted(value.func.value) == "torch" else 0)
 
 
 class _Extra:

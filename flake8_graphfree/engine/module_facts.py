@@ -18,8 +18,11 @@ FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame
                          "_getframe", "currentframe", "getouterframes", "getinnerframes",
                          "settrace", "setprofile", "getframeinfo"})
 FRAME_INSPECT = frozenset({"stack", "trace"})  # inspect.stack(), inspect.trace()
-# Reading the module's global names by name: globals(), eval/exec, vars(module), sys.modules.
-NAMESPACE_CALLS = frozenset({"globals", "eval", "exec", "vars", "__import__"})
+# Reading the module's global names by name: globals(), eval/exec, sys.modules. `vars()`, `locals()`
+# and `dir()` with no argument only where they are the module's namespace, at its top level;
+# `vars(args)` reads an object (a module it is given is reached through sys.modules or __main__).
+NAMESPACE_CALLS = frozenset({"globals", "eval", "exec", "__import__"})
+TOP_LEVEL_NAMESPACE_CALLS = frozenset({"vars", "locals", "dir"})
 
 
 class ModuleFacts:
@@ -119,7 +122,8 @@ class ModuleFacts:
                 elif name.endswith("scaler") and node.args:  # loss_scaler(loss), not NativeScaler()
                     self.trains = True
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
-                        name in NAMESPACE_CALLS or (name in ("locals", "dir") and not functions)):
+                        name in NAMESPACE_CALLS or (name in TOP_LEVEL_NAMESPACE_CALLS and not functions
+                                                    and not node.args and not node.keywords)):
                     self.reads_namespace = True
                 _evidence(node, name, ev)
                 for f, _ in functions:

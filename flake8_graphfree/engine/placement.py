@@ -170,9 +170,21 @@ def _after_last_use(scope: Scope, block: Block, name: str, state) -> List[Node]:
     s = state.get(slot.id)
     if not s or s == {UNBOUND}:
         return []  # never reached, or the name is already gone there
-    if is_bound(s):
-        return [slot]
     unit = block.units[last][0]
+    if is_bound(s):
+        # A `with` whose managers let every exception through is left only through the end of
+        # its body: the `del` goes there, after the last use, rather than after the block (where
+        # the backward and the optimizer step have run). A manager that may swallow is left
+        # from any point of its body too: after the block is the one place for it.
+        if id(unit) in scope.plain_withs:
+            try:
+                inside = [x for sub in scope.children[id(unit)]
+                          for x in _after_last_use(scope, sub, name, state)]
+            except _NoFix:
+                inside = []
+            if inside and all(is_bound(state.get(x.id)) for x in inside):
+                return inside
+        return [slot]
     if isinstance(unit, (cst.For, cst.While)) or id(unit) not in scope.children:
         raise _NoFix(NoFix.UNBOUND_AT_DEL)
     slots: List[Node] = []

@@ -20,8 +20,8 @@ from .accumulation import feeding_backward, loop_accumulations, returned, stored
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
-from .graphs import (MOVE_METHODS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
-                     names_in, siblings, sources)
+from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
+                     names_in, one_number, siblings, sources)
 from .module_facts import ModuleFacts, looks_like_class
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
@@ -86,6 +86,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
                 continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
             targets = backward_targets(scope, loop)
             carrying = Carrying(scope, loop, evidence, set(targets))
+            scope._reach[(id(loop), _FORWARDS)] = _forward_nodes(scope, loop, carrying.outs)
             retained = loop_retentions(scope, loop, targets, carrying.outs)
             found.extend(retained)
             if has_backward:
@@ -104,7 +105,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
         reported.setdefault(id(f.loop.outermost), set()).add(f.name)
     for scope, loop, targets, carrying in outer:
         found.extend(loop_outliving(scope, loop, targets, carrying, reported.get(id(loop), set())))
-    found = _merge_copies(found)
+    found = _merge_copies(_covered_by_inner(found))
     retentions = [f for f in found if isinstance(f, Retention)]
     after = [r for r in retentions if r.kind in OUTLIVING]
     reconcile([r for r in retentions if r.kind not in OUTLIVING])
@@ -120,19 +121,41 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
 OUTLIVING = (FactKind.OUTLIVES_OUTPUT, FactKind.OUTLIVES_GRAPH)
 
 
-def _rebound_before_forward(loop: Loop, name: str, forwards: Set[int]) -> bool:
-    """Every path from the start of an iteration rebinds `name` before a forward pass runs."""
+_FORWARDS = "<forwards>"  # scope._reach's key for a loop's _forward_nodes
+
+
+def _forward_nodes(scope: Scope, loop: Loop, outs) -> Set[int]:
+    """The nodes of the loop (its header included) that may run a forward pass: a call of a module
+    with evidence (under no_grad too: its activations are memory), of a function of this module,
+    a backward, or a statement that binds a graph-carrying value."""
+    evidence = scope.module.evidence if scope.module else None
+    modules = evidence.modules if evidence is not None else set()
+    helpers = getattr(evidence, "helpers", None)
+    defs = helpers.defs.keys() if helpers is not None else set()
+    return {n.id for n in [loop.header] + scope.nodes[loop.body_start:loop.body_end]
+            if n.backwards or n.callees & modules or n.callees & defs
+            or n.bound & outs.get(n.id, frozenset())}
+
+
+def _rebound_before_forward(scope: Scope, loop: Loop, name: str) -> bool:
+    """Every path from the start of an iteration rebinds `name` before a forward pass runs
+    (`for x, _ in loader:` after `loss, _, _ = model(x)`): the old value is gone before it could
+    cost memory, so the name keeps nothing. A statement that forwards and rebinds
+    (`out = model(x)`) runs the forward first."""
+    forwards = scope._reach.get((id(loop), _FORWARDS))
+    if forwards is None or loop.header.id in forwards:
+        return False
     seen, stack = set(), list(loop.header.succ)
     while stack:
         n = stack.pop()
         if n.id in seen or not loop.contains(n):
             continue
         seen.add(n.id)
-        if name in n.bound:
-            continue
         if n.id in forwards:
             return False
-        stack.extend(n.succ)
+        if name in n.bound:
+            continue
+        stack.extend(n.succ + n.exc)
     return True
 
 
@@ -272,6 +295,28 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[st
     return out
 
 
+def _covered_by_inner(found: list) -> list:
+    """A value bound in a nested loop can be found by both loops: kept into the inner loop's next
+    forward, and into the outer loop's (its next epoch's batches, or `with torch.no_grad(): outputs
+    = model(X)` after the inner loop). Where the inner loop's `del` leaves no normal path to the
+    outer loop's next iteration with the value still bound, the inner finding and its fix cover
+    both, and the outer one is dropped (else it stays, the first of the two)."""
+    inner: Dict[tuple, list] = {}
+    for f in found:
+        if isinstance(f, Retention) and f.kind not in OUTLIVING and f.slots:
+            inner.setdefault((id(f.binding), f.name), []).append(f)
+    out = []
+    for f in found:
+        covered = isinstance(f, Retention) and f.kind not in OUTLIVING and any(
+            i is not f and i.scope is f.scope and i.loop is not f.loop and f.loop.contains(
+                i.loop.header) and not bypasses(f.starts, f.name, f.loop,
+                                               through={s.id for s in i.slots})
+            for i in inner.get((id(f.binding), f.name), ()))
+        if not covered:
+            out.append(f)
+    return out
+
+
 def _merge_copies(found: list) -> list:
     """A loop inside a `finally:` is built once per route out of the finally, so one finding can
     come once per copy. Keep one; it has a fix only if every copy has the same one."""
@@ -325,6 +370,8 @@ def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retenti
     for name, calls in targets.items():
         if read_next_iteration(name, loop) is not None:
             continue  # a loop-carried use: the next iteration reads the value on purpose
+        if _rebound_before_forward(scope, loop, name):
+            continue  # rebound before the next forward: it keeps nothing
         if _copied(scope, loop, name):
             continue  # `prev = loss`: another holder keeps the graph; `del loss` frees nothing
         state = reaching(scope, loop, name)
@@ -375,9 +422,6 @@ def _reduced(b: BackwardCall, name: str) -> bool:
     while isinstance(tensor, (cst.Attribute, cst.Subscript)):
         tensor = tensor.value
     return isinstance(tensor, cst.Name) and tensor.value == name
-
-
-REDUCTIONS = frozenset({"sum", "mean", "norm", "prod", "amax", "amin", "logsumexp", "std", "var"})
 
 
 def _freed_later(scope: Scope, loop: Loop, name: str, binding: Node, targets, outs) -> bool:
@@ -442,13 +486,9 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     out, done = [], set(targets)
     retained = any(b.retain_graph for calls in targets.values() for _, b in calls)
     carrying_evidence = scope.module.evidence if scope.module else None
-    forwards = {n.id for n in scope.nodes[loop.body_start:loop.body_end]
-                if n.callees & scope.module.evidence.modules} if scope.module else set()
     for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
         if var in done or var not in carrying.get(src.id, ()):
             continue
-        if src.loop is not loop and _rebound_before_forward(loop, var, forwards):
-            continue  # bound in a nested loop, but rebound first thing next time (`states = ...`)
         kind = (FactKind.SIBLING if (src, var) in beside
                 else FactKind.LOSS_TERM if not retained and _loss_term(src, var, carrying_evidence)
                 else FactKind.SOURCE)
@@ -483,25 +523,19 @@ def _backward_ahead(loop: Loop, start: Node) -> bool:
 
 def _loss_term(node: Node, var: str, evidence) -> bool:
     """A loss rather than a forward output: named like one (`real_loss`, `loss_kl`) or computed by
-    a loss function (`criterion(outputs, targets)`). After the backward it keeps graph nodes and a
-    scalar, like the loss itself."""
+    a loss function (`criterion(outputs, targets)`), a full reduction, or a helper of the module whose
+    every return is one (`gp = gradient_penalty(D, x)`). After the backward it keeps graph nodes
+    and a scalar, like the loss itself."""
     value = bound_value(node, var)
     callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
-    return loss_name(var) or _one_number(value) or (callee is not None and (
-        loss_name(callee) or (evidence is not None and callee in evidence.losses)))
+    return loss_name(var) or one_number(value) or (callee is not None and (
+        loss_name(callee) or (evidence is not None and (callee in evidence.losses or _reducing(
+            callee, evidence)))))
 
 
-def _one_number(value) -> bool:
-    """A reduction over every element (`out.last_hidden_state.mean()`, `torch.sum(x)`): after the
-    backward it keeps nodes and a scalar, not the outputs' storage."""
-    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
-            and value.func.attr.value in REDUCTIONS):
-        return False
-    if any(a.star or (a.keyword is not None and a.keyword.value in ("dim", "axis"))
-           for a in value.args):
-        return False
-    positional = sum(a.keyword is None for a in value.args)
-    return positional == (1 if _dotted(value.func.value) == "torch" else 0)
+def _reducing(callee: str, evidence) -> bool:
+    helpers = getattr(evidence, "helpers", None)
+    return helpers is not None and callee in helpers.defs and helpers.summary(callee, evidence).reduces
 
 
 def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:
@@ -565,6 +599,8 @@ def _from_train_step(scope: Scope, node: Node, name: str) -> bool:
 def _surviving(scope: Scope, loop: Loop, d: Node, var: str, kind: FactKind) -> Optional[Retention]:
     if not survives(d, var, loop) or read_next_iteration(var, loop) is not None:
         return None
+    if _rebound_before_forward(scope, loop, var):
+        return None  # rebound first thing next time (`for x, _ in loader:`, `states = ...`)
     if _copied(scope, loop, var, d):
         return None
     slots, reason = plan_del(scope, loop, var, [d])

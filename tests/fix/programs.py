@@ -9,7 +9,9 @@ thing in their body. Forms covered: nested loops, if/elif/else, break/continue, 
 finally, `with` (grad-mode managers and a swallowing `contextlib.suppress`), early return, reads
 after the loop, loop `else:`, closures (nested functions, lambdas, a class in a function, a
 module-level class), global/nonlocal, introspection (locals(), globals(), eval, frames), tuple
-targets, walrus (in a `while` header too), `+=`, append/extend/dict stores, conditional backward,
+targets, walrus (in a `while` header too), `with` blocks of a manager that never swallows
+(`accelerator.accumulate(model)`) or of one that may, an epoch loop around the loop with its own
+forward after it (`with torch.no_grad(): evald = model(X)`), `+=`, append/extend/dict stores, conditional backward,
 retain_graph, evaluation loops, comprehensions, f-strings with format specs, prints of tensors and
 numbers, `torch.autograd.grad`, forwards through the module's own helpers, several outputs of one
 forward unpacked into names and attributes (`a, state.loss = twin(x)`), grad mode switched by a
@@ -36,12 +38,15 @@ HOLDERS = ["total", "hist", "store"]
 
 
 class _Gen:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, forms: int = 4) -> None:
         self.r = random.Random(seed)
         # Forms added later draw from their own stream, after the main one, so that a seed keeps
-        # the program it once gave (FOUND_SEEDS in test_differential.py).
+        # the program it once gave (FOUND_SEEDS in test_differential.py; `forms=3` turns the
+        # fourth stream's off).
         self.extra = random.Random(-seed - 1)
         self.third = random.Random(f"third-{seed}")  # forms added after `extra`'s
+        self.fourth = random.Random(f"fourth-{seed}")  # and after `third`'s
+        self.forms = forms  # 3: without the fourth stream's forms (the programs seeds once gave)
         self.lines: List[str] = []
         self.bound: set = set()  # names probably bound at this point of the program
         self.in_function = False
@@ -193,6 +198,9 @@ class _Gen:
                 self.block(ind + 1, depth, in_loop)
         elif kind == 2:
             self.emit(ind, f"with {self.pick(['torch.no_grad()', 'torch.enable_grad()', 'torch.set_grad_enabled(False)', 'torch.inference_mode()'])}:")
+            if self.forms > 3 and self.fourth.random() < 0.4:  # a manager that never swallows, or one that may
+                self.lines[-1] = "    " * ind + self.fourth.choice([
+                    "with accelerator.accumulate(model):", "with accelerator.maybe(model):"])
             self.block(ind + 1, depth, in_loop)
         elif kind == 3:
             self.emit(ind, "with contextlib.suppress(ZeroDivisionError):")
@@ -295,6 +303,12 @@ class _Gen:
         e(1, "def step(self, v):")
         e(2, "return model(v) * 2")
         e(0, "state = State()")
+        e(0, "class Accelerator:")
+        e(1, "def accumulate(self, m):")
+        e(2, "return contextlib.nullcontext()")
+        e(1, "def maybe(self, m):")
+        e(2, "return contextlib.suppress(ZeroDivisionError)")
+        e(0, "accelerator = Accelerator()")
         module_level = self.chance(0.3)
         ind = 0 if module_level else 1
         if not module_level:
@@ -322,14 +336,28 @@ class _Gen:
         if module_level and self.third.random() < 0.5:  # bound before the loop: GF007 can fix
             for g in self.third.sample(GRAPH, self.third.randrange(1, 3)):
                 e(ind, f"{g} = None")
-        self.loop_header(ind)
-        self.block(ind + 1, 2, True, n=self.r.randrange(2, 7))
+        epochs = self.forms > 3 and self.fourth.random() < 0.25  # an epoch loop around the loop
+        if epochs:
+            e(ind, "for epoch in range(2):")
+        lind = ind + 1 if epochs else ind
+        self.loop_header(lind)
+        self.block(lind + 1, 2, True, n=self.r.randrange(2, 7))
         generator = not module_level and ind == 1 and self.chance(0.1)
         if generator:  # the caller reads the suspended frame's locals between iterations
-            e(ind + 1, "yield i")
+            e(lind + 1, "yield i")
         if self.chance(0.2):
-            e(ind, "else:")
-            self.block(ind + 1, 0, False, n=1)
+            e(lind, "else:")
+            self.block(lind + 1, 0, False, n=1)
+        if epochs:  # the epoch loop's own forward after the inner loop, or its own statements
+            form = self.fourth.randrange(3)
+            if form == 0:
+                e(ind + 1, "with torch.no_grad():")
+                e(ind + 2, "evald = model(0.25)")
+                e(ind + 1, "print(round(evald.item(), 4))")
+            elif form == 1:
+                e(ind + 1, f"{self.fourth.choice(GRAPH)} = model(0.25)")
+            else:
+                e(ind + 1, "print(epoch)")
         if call:
             e(ind, call)
         if self.chance(0.6):
@@ -351,8 +379,10 @@ class _Gen:
         return "\n".join(line for line in self.lines if line != "") + "\n"
 
 
-def program(seed: int) -> str:
-    return _Gen(seed).program()
+def program(seed: int, forms: int = 4) -> str:
+    """`forms=3`: the program the seed gave before the fourth stream's forms (nested epoch loops,
+    accelerator-style `with` blocks) were added."""
+    return _Gen(seed, forms).program()
 
 
 def run(source: str) -> str:

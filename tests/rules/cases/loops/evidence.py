@@ -94,9 +94,18 @@ def frozen_features(encoder, head, loader, opt):
 
 def accumulated_loss_wording(net, loader, opt):
     for xs in loader:
-        loss = 0
-        for x in xs:
+        loss = net(xs[0]).sum()
+        for x in xs[1:]:
             loss += net(x).sum()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def accumulated_loss_rebound_first(net, loader, opt):
+    for xs in loader:
+        loss = 0  # rebound before the next forward, on every path: the old sum keeps nothing
+        for x in xs:
+            loss += net(x).sum()
         loss.backward()
         opt.step()
 
