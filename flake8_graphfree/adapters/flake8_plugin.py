@@ -1,6 +1,7 @@
 """The flake8 front door: translates engine findings into flake8's (line, col, text, type) tuples.
 
-It analyses the lines flake8 hands it (so stdin and editors work) and never opens the file. noqa,
+It analyses the lines flake8 hands it (so stdin and editors work); it opens the file only to
+check that Python can decode it, when the text is not ASCII or declares an encoding. noqa,
 selection and output formats are flake8's; `[tool.graphfree]` in the nearest pyproject.toml
 (`exclude`, `select`, `ignore`) applies too, as it does to graphfree-fix, so the two CI gates agree. A file LibCST cannot parse yields nothing here: flake8
 reports E999 for it. Anything else that stops the analysis (LibCST refusing code CPython
@@ -11,8 +12,12 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 from .. import __version__, might_have_findings
+
+
+_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=]")  # PEP 263's, as tokenize has it
 
 
 class GraphFreeChecker:
@@ -40,6 +45,12 @@ class GraphFreeChecker:
             return
         if not stdin and excluded(self.filename, settings.exclude, settings.root):
             return
+        declared = any(_COOKIE.match(line) for line in self.lines[:2])
+        refused = None if stdin or (source.isascii() and not declared) else _undecodable(
+            self.filename)
+        if refused is not None:  # flake8 read it as latin-1; Python would not run it at all
+            yield 1, 0, f"GF000 could not analyse this file: {refused}", type(self)
+            return
         try:
             from ..engine.module_facts import ModuleFacts
 
@@ -57,6 +68,22 @@ class GraphFreeChecker:
         for f in found:
             if settings.selected(f.code):
                 yield f.line, f.col, f.text, type(self)
+
+
+def _undecodable(path: str):
+    """Why Python refuses the file on disk (its bytes, as PEP 263 reads them), or None. flake8
+    falls back to latin-1 where Python stops with a SyntaxError: the findings would be in a file
+    that never runs."""
+    from ..lint import SourceError, decode
+
+    try:
+        with open(path, "rb") as f:
+            decode(f.read())
+    except SourceError as e:
+        return str(e)
+    except OSError:
+        return None  # flake8 read it; what it read is what we analyse
+    return None
 
 
 @functools.lru_cache(maxsize=256)

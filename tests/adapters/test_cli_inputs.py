@@ -81,6 +81,14 @@ def test_a_file_python_cannot_decode_is_one_line_as_python_says_it(tmp_path):
         assert len(err) == 1 and err[0].startswith(f"{name}: error: cannot parse: "), err
         assert message in err[0] and "internal error" not in err[0], err
         assert (tmp_path / name).read_bytes() == data
+    # flake8 reads what Python refuses as latin-1 (or reports E999): the plugin says GF000, in
+    # Python's words, and reports nothing in a file that never runs.
+    out = flake8(*files, cwd=tmp_path).stdout.decode()
+    for name, (_, message) in files.items():
+        lines = [line for line in out.splitlines() if line.startswith(f"{name}:")]
+        assert all(": GF000 could not analyse this file: cannot parse: " in line for line in lines)
+        if not name.startswith("utf16"):  # those are E999 (null bytes) in flake8
+            assert len(lines) == 1 and message in lines[0], (name, out)
     stdin = graphfree_fix("--stdin-filename", "x.py", "-", stdin=files["utf16.py"][0])
     assert stdin.returncode == 2 and b"Non-UTF-8 code starting with '\\xff'" in stdin.stderr
     assert stdin.stdout == files["utf16.py"][0]  # the editor's buffer comes back as it was
