@@ -5,7 +5,7 @@ plugin costs nothing on files without a backward call.
 """
 import re
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # A file is analysed only if its text calls something a finding needs: a backward (training
 # loops, `loss_scaler(loss, optimizer)` and `autograd.grad(` included), or `.eval(` /

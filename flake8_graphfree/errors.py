@@ -40,3 +40,16 @@ def quiet_on_closed_pipe(main):
             return 1
 
     return wrapper
+
+
+# What `--explain GF000` prints: the flake8 plugin's one finding for a file it could not analyse.
+GF000_EXPLAINED = """\
+GF000 could-not-analyse: the flake8 plugin could not analyse this file.
+
+Reported by the flake8 plugin on line 1 instead of the file's findings, with the reason: a file
+Python itself would refuse (an encoding it cannot decode, in Python's words), code LibCST cannot
+parse although Python can, a LibCST that cannot be loaded, a bad [tool.graphfree] setting, or an
+internal error of ours. A file Python cannot parse at all is flake8's own E999. GF000 is never a
+silent pass: select it with the other codes (`flake8 --select=E9,GF`) so that a CI gate fails
+on it. graphfree-fix reports the same files as one error line each and exits 2.
+"""

@@ -395,8 +395,13 @@ def _explain(code: str) -> int:
     from ..rules import RULES
 
     rule = next((r for r in RULES if r.code == code.strip().upper()), None)
+    if code.strip().upper() == "GF000":
+        from ..errors import GF000_EXPLAINED
+
+        print(GF000_EXPLAINED)
+        return 0
     if rule is None:
-        codes = ", ".join(r.code for r in RULES)
+        codes = ", ".join(["GF000"] + [r.code for r in RULES])
         print(f"graphfree-fix: error: unknown code {code} (codes: {codes})", file=sys.stderr)
         return 2
     print(f"{rule.code} {rule.name}: {rule.summary}.\n\n{rule.description()}\n")

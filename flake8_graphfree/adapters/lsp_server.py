@@ -22,7 +22,6 @@ import sys
 import threading
 import tokenize
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import unquote, urlparse
 
@@ -31,10 +30,12 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..positions import LINE_BREAK
+from ..rules import RULES
+from ..rules.base import help_uri
 
 log = logging.getLogger("graphfree-lsp")
 FIX_ALL = "source.fixAll.graphfree"
-RULES_DIR = Path(__file__).resolve().parent.parent.parent / "docs" / "rules"
+_LEVELS = {rule.code: rule.level for rule in RULES}  # GF001, nodes and a scalar: Information
 
 
 class _Cancelled(BaseException):
@@ -113,12 +114,14 @@ def _source(text: str) -> bytes:
 def _diagnostic(f, lines: List[str], line: int, enc: str) -> t.Diagnostic:
     text = lines[line] if line < len(lines) else ""
     end = f.col + len(f.name) if f.name and text.startswith(f.name, f.col) else f.col
-    page = RULES_DIR / f"{f.code}.md"
+    href = help_uri(f.code)
     return t.Diagnostic(
         range=t.Range(t.Position(line, _units(text, f.col, enc)),
                       t.Position(line, _units(text, end, enc))),
-        message=f.message, severity=t.DiagnosticSeverity.Warning, code=f.code,
-        code_description=t.CodeDescription(page.as_uri()) if page.is_file() else None,
+        message=f.message, code=f.code,
+        severity=t.DiagnosticSeverity.Information if _LEVELS.get(f.code) == "note" else (
+            t.DiagnosticSeverity.Warning),
+        code_description=t.CodeDescription(href) if href else None,
         source="graphfree")
 
 

@@ -2,6 +2,7 @@
 
     json    a list of objects (path, line, column, code, message, fix or reason)
     github  GitHub Actions workflow commands: `::warning file=...,line=...,col=...::...`
+            (`::notice` for a finding that keeps only graph nodes and a scalar: GF001)
     gitlab  GitLab Code Quality: a list of issues with a stable fingerprint
     sarif   SARIF 2.1.0: one run, the rules' metadata, one result per finding; a pending fix of a
             script as SARIF `fixes` (its replacements, in lines and columns of the file)
@@ -12,8 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import posixpath
+from pathlib import Path
 from dataclasses import dataclass
 from typing import List, Optional
+from urllib.parse import quote
 
 from .. import __version__
 
@@ -67,12 +72,28 @@ def _plain(r: Record, mode: str) -> dict:
     return out
 
 
+def _level(code: str) -> str:
+    """"note": the finding keeps graph nodes and a scalar; "warning": storage or a graph."""
+    from ..rules import RULES
+
+    return next((rule.level for rule in RULES if rule.code == code), "warning")
+
+
+def _uri(path: str) -> str:
+    """A SARIF artifact URI: relative to the run's folder, as GitHub code scanning matches it to
+    the repository (`a/b.py`, never `./a/b.py`); a file outside it by its absolute file: URI."""
+    if os.path.isabs(path):
+        return Path(path).as_uri()
+    return quote(posixpath.normpath(path.replace("\\", "/")))
+
+
 def _github(r: Record, mode: str) -> str:
     def escape(text: str, prop: bool = False) -> str:
         text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
-    return (f"::warning file={escape(r.path, True)},line={r.line},col={r.col},"
+    kind = "notice" if _level(r.code) == "note" else "warning"
+    return (f"::{kind} file={escape(r.path, True)},line={r.line},col={r.col},"
             f"title={r.code}::{escape(f'{r.code} {_text(r, mode)}')}")
 
 
@@ -80,7 +101,8 @@ def _gitlab(r: Record) -> dict:
     key = f"{r.path}:{r.cell}:{r.code}:{r.message}".encode()
     return {"description": f"{r.code} {_text(r, 'check') if r.cell else r.message}",
             "check_name": r.code,
-            "fingerprint": hashlib.sha256(key).hexdigest(), "severity": "minor",
+            "fingerprint": hashlib.sha256(key).hexdigest(),
+            "severity": "info" if _level(r.code) == "note" else "minor",
             "location": {"path": r.path, "lines": {"begin": r.line}}}
 
 
@@ -89,7 +111,7 @@ def _sarif_fix(r: Record) -> dict:
     An end at column 1 of the line after the last is the end of the file."""
     return {"description": {"text": r.fix},
             "artifactChanges": [{
-                "artifactLocation": {"uri": r.path.replace("\\", "/")},
+                "artifactLocation": {"uri": _uri(r.path)},
                 "replacements": [{
                     "deletedRegion": {"startLine": e.start_line, "startColumn": e.start_col,
                                       "endLine": e.end_line, "endColumn": e.end_col},
@@ -99,23 +121,23 @@ def _sarif_fix(r: Record) -> dict:
 def _sarif(records: List[Record], mode: str) -> dict:
     from ..rules import RULES
 
-    # The rule's page ships as `help` text (also `graphfree-fix --explain CODE`), not as a
-    # helpUri: the project has no public address to point at.
-    rules = [{
+    # The rule's page: as `help` text (also `graphfree-fix --explain CODE`), and its address
+    # under the project's documentation URL (pyproject.toml's [project.urls]).
+    rules = [dict({
         "id": rule.code, "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join(rule.description().split())},
         "help": {"text": rule.description()},
-        "defaultConfiguration": {"level": "warning"},
-    } for rule in RULES]
+        "defaultConfiguration": {"level": rule.level},
+    }, **({"helpUri": rule.help_uri()} if rule.help_uri() else {})) for rule in RULES]
     index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []
     for r in records:
         result = {
-            "ruleId": r.code, "level": "warning",
+            "ruleId": r.code, "level": _level(r.code),
             "message": {"text": _text(r, mode)},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": r.path.replace("\\", "/")},
+                "artifactLocation": {"uri": _uri(r.path)},
                 "region": {"startLine": r.line, "startColumn": r.col}}}],
         }
         if r.code in index:
@@ -130,4 +152,3 @@ def _sarif(records: List[Record], mode: str) -> dict:
                                       "rules": rules}},
                   "results": results}],
     }
-

@@ -1,6 +1,7 @@
 """What a rule is and what it reports. Rules are thin: they read engine facts and word findings."""
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -43,6 +44,9 @@ class Rule:
     code: str = ""
     name: str = ""
     summary: str = ""
+    # What a finding keeps, for reports that rank (SARIF levels, editors' severities): "warning"
+    # where it keeps storage or a whole graph, "note" where only graph nodes and a scalar.
+    level: str = "warning"
     must_trigger: List[Example] = []
     must_not_trigger: List[Example] = []
 
@@ -61,6 +65,10 @@ class Rule:
         return doc.split("\n\n", 1)[-1]
 
     @classmethod
+    def help_uri(cls) -> Optional[str]:
+        return help_uri(cls.code)
+
+    @classmethod
     def fix_hint(cls, r) -> str:
         return f"add 'del {r.name}' after its last use"
 
@@ -74,3 +82,25 @@ class Rule:
                 yield r, f"{cls.kept(r)}; {cls.fix_hint(r)}", True
             else:
                 yield r, f"{cls.kept(r)}; no autofix: {r.no_fix_reason.text(r.name)}", False
+
+
+def help_uri(code: str) -> Optional[str]:
+    """The address of a code's page (docs/rules/CODE.md), under the `Documentation` URL of the
+    installed package's metadata (pyproject.toml's [project.urls]); None without one."""
+    base = _documentation_url()
+    return f"{base}/rules/{code}.md" if base else None
+
+
+@functools.lru_cache(maxsize=1)
+def _documentation_url() -> Optional[str]:
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("flake8-graphfree").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "documentation":
+            return url.strip().rstrip("/")
+    return None

@@ -1,11 +1,11 @@
-"""GF001 loss-kept-after-backward: where GF001 is decided and worded.
+"""GF001 loss-kept-after-backward. Facts: engine/retention.py; the del: engine/placement.py.
 
-The engine finds each name that is bound in a loop, backwarded in the same iteration, and still
-bound when the loop goes round (engine/retention.py); it also plans the `del` or says why it can't
-(engine/placement.py). GF001 owns those backwarded on every path without retain_graph: what they
-keep is the graph's nodes, the saved tensors being freed by backward. Also the loss terms a
-backwarded loss was computed from (`real_loss` in `d_loss = (real_loss + fake_loss) / 2`), which
-keep the same: nodes and a scalar.
+A tensor bound in a loop, backwarded in the same iteration without retain_graph, and still bound
+when the loop goes round (`loss = criterion(model(x), y); loss.backward()`). backward has freed the
+tensors its graph saved; what stays alive into the next iteration is the graph's nodes and the
+scalar itself: little memory, reported as a note. Also the loss terms a backwarded loss was computed
+from (`real_loss` in `d_loss = (real_loss + fake_loss) / 2`), which keep the same. The fix is
+`del loss` after its last use in the iteration.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class GF001(Rule):
     code = "GF001"
     name = "loss-kept-after-backward"
     summary = "a backwarded tensor stays bound into the next iteration of its loop"
+    level = "note"  # graph nodes and a scalar: backward freed the saved tensors
 
     @classmethod
     def applies(cls, r) -> bool:

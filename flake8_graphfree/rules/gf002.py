@@ -1,4 +1,4 @@
-"""GF002 graph-kept-without-backward: where GF002 is decided and worded.
+"""GF002 graph-kept-without-backward. Facts: engine/retention.py.
 
 A name bound in a loop to a graph-carrying value that is not backwarded on some path survives into
 the next iteration: a tensor the loop backwards on some paths only (`if step % k == 0:

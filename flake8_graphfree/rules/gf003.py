@@ -1,4 +1,4 @@
-"""GF003 retain-graph-in-loop: where GF003 is decided and worded.
+"""GF003 retain-graph-in-loop. Facts: engine/retention.py.
 
 A backward target that survives into the next iteration after `backward(retain_graph=True)` (or
 `retain_graph=<anything but a literal False/None>`): the graph keeps all its saved tensors.

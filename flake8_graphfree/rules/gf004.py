@@ -1,4 +1,4 @@
-"""GF004 outputs-kept-into-next-forward: where GF004 is decided and worded.
+"""GF004 outputs-kept-into-next-forward. Facts: engine/retention.py.
 
 A name bound in a loop to a graph-carrying value that a backward target was computed from
 (`outputs = model(**batch); loss = outputs.loss`, `logits = model(x); loss = criterion(logits, y)`),

@@ -1,9 +1,8 @@
-"""GF005 graph-accumulated: where GF005 is decided and worded.
+"""GF005 graph-accumulated. Facts: engine/accumulation.py.
 
 A graph-carrying value added into a name or item that outlives the iteration (`total += loss`,
 `total = total + loss`, `running[k] += loss`) keeps one more graph every iteration, for as long as
 the accumulator lives: after a backward, each graph's nodes; without one, its activations too.
-Facts: engine/accumulation.py.
 """
 from __future__ import annotations
 

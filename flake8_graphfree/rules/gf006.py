@@ -1,9 +1,8 @@
-"""GF006 graph-stored-in-container: where GF006 is decided and worded.
+"""GF006 graph-stored-in-container. Facts: engine/accumulation.py.
 
 A graph-carrying value stored into a container that outlives the iteration (`losses.append(loss)`,
 `.extend`, `.add`, `d[k] = loss`) keeps one more graph every iteration. A container that later
 feeds a backward (`torch.stack(losses).sum().backward()`) or is returned is not reported.
-Facts: engine/accumulation.py.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GF007 graph-outlives-loop: where GF007 is decided and worded.
+"""GF007 graph-outlives-loop. Facts: engine/retention.py (`loop_outliving`).
 
 A module-level loop (a script's, or a notebook's cell) leaves its last values bound after it ends,
 for as long as the module lives: in a notebook, as long as the kernel. Reported when that keeps
@@ -7,7 +7,6 @@ through (all its saved tensors: an evaluation outside `torch.no_grad()`). A loss
 backward keeps only nodes and a scalar, and names the loop's own findings already delete in the
 body are not reported again. The fix is `del name` after the loop, where the name is bound on every
 path and nothing later in the module (later cells included) reads it.
-Facts: engine/retention.py (`loop_outliving`).
 """
 from __future__ import annotations
 

@@ -196,6 +196,13 @@ def test_explain_prints_a_rule(tmp_path):
     assert "del logits" in text  # the example's fix
     unknown = graphfree_fix("--explain", "GF999")
     assert unknown.returncode == 2 and b"unknown code GF999" in unknown.stderr
+    assert b"(codes: GF000, GF001," in unknown.stderr
+
+
+def test_explain_gf000_the_plugins_own_code():
+    result = graphfree_fix("--explain", "gf000")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("GF000 could-not-analyse: the flake8 plugin could not")
 
 
 def test_python_dash_m_runs_graphfree_fix(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import flake8, graphfree_fix, run
+from ..conftest import DOCS_URL, ROOT, flake8, graphfree_fix, run
 
 pytest.importorskip("pygls", reason="graphfree-lsp needs the 'lsp' extra (pygls)")
 
@@ -75,8 +75,12 @@ def test_diagnostics_of_an_unsaved_buffer_are_flake8s_findings(client, tmp_path)
     assert as_flake8(diagnostics, TRAIN) == expected  # UTF-16 columns after the emoji included
     for d in diagnostics:
         assert d["source"] == "graphfree"
-        assert d["codeDescription"]["href"].endswith(f"docs/rules/{d['code']}.md")
-        assert Path(d["codeDescription"]["href"].replace("file://", "")).is_file()
+        # The rule's page at the project's documentation URL; the page is in docs/rules/.
+        docs, page = d["codeDescription"]["href"].rsplit("/rules/", 1)
+        assert docs == DOCS_URL and page == f"{d['code']}.md"
+        assert (ROOT / "docs" / "rules" / page).is_file()
+        # GF001 keeps graph nodes and a scalar: Information; the others keep storage: Warning.
+        assert d["severity"] == (3 if d["code"] == "GF001" else 2)
     # The diagnostic's range is the name reported.
     lines = TRAIN.splitlines()
     for d in diagnostics:

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ..conftest import graphfree_fix
+from ..conftest import DOCS_URL, ROOT, graphfree_fix
 
 FIXABLE = b"for b in loader:\n    loss = model(b)\n    loss.backward()\n"
 UNFIXABLE = b"def f():\n    for b in loader:\n        loss = model(b)\n        loss.backward()\n    return loss\n"
@@ -34,9 +34,10 @@ def test_json_lists_pending_fixes_and_findings_without_one(repo):
 
 def test_github_workflow_commands(repo):
     lines = report(repo, "github").splitlines()
-    assert lines[0].startswith("::warning file=a.py,line=2,col=5,title=GF001::GF001 'loss' keeps")
+    # GF001 keeps graph nodes and a scalar: a notice; what keeps storage or a graph is a warning.
+    assert lines[0].startswith("::notice file=a.py,line=2,col=5,title=GF001::GF001 'loss' keeps")
     assert lines[0].endswith("(fix pending: insert 'del loss')")
-    assert lines[1].startswith("::warning file=b.py,line=3,col=9,title=GF001::")
+    assert lines[1].startswith("::notice file=b.py,line=3,col=9,title=GF001::")
     assert lines[1].endswith("no autofix: 'loss' is read after the loop")
 
 
@@ -46,7 +47,7 @@ def test_gitlab_code_quality(repo):
         ("GF001", {"path": "a.py", "lines": {"begin": 2}}),
         ("GF001", {"path": "b.py", "lines": {"begin": 3}})]
     assert len({i["fingerprint"] for i in issues}) == 2
-    assert all(i["severity"] == "minor" and i["description"].startswith("GF001 ") for i in issues)
+    assert all(i["severity"] == "info" and i["description"].startswith("GF001 ") for i in issues)
 
 
 def test_sarif_2_1_0_with_rule_metadata(repo):
@@ -63,6 +64,32 @@ def test_sarif_2_1_0_with_rule_metadata(repo):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
     region = results[0]["locations"][0]["physicalLocation"]
     assert region == {"artifactLocation": {"uri": "a.py"}, "region": {"startLine": 2, "startColumn": 5}}
+    # Each rule links to its page under the project's documentation URL, a page that exists.
+    for rule in rules:
+        assert rule["helpUri"] == f"{DOCS_URL}/rules/{rule['id']}.md"
+        assert (ROOT / "docs" / "rules" / f"{rule['id']}.md").is_file()
+    # Levels: GF001 keeps graph nodes and a scalar (a note), the others storage or a graph.
+    assert [r["defaultConfiguration"]["level"] for r in rules] == ["note"] + ["warning"] * 6
+    assert [r["level"] for r in results] == ["note", "note"]
+
+
+def test_sarif_speaks_to_users_and_gives_paths_as_code_scanning_matches_them(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "eval loop.py").write_bytes(
+        b"model.eval()\nfor b in loader:\n    out = model(b)\n    print(out.sum().item())\n")
+    (tmp_path / "a.py").write_bytes(FIXABLE)
+    result = graphfree_fix("--check", "--output-format", "sarif", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    run = json.loads(result.stdout)["runs"][0]
+    located = {(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+               for r in run["results"]}
+    assert located == {("GF001", "note", "a.py"), ("GF002", "warning", "sub/eval%20loop.py")}
+    changes = [c for r in run["results"] for f in r.get("fixes", []) for c in f["artifactChanges"]]
+    assert {c["artifactLocation"]["uri"] for c in changes} == {"a.py", "sub/eval%20loop.py"}
+    # A rule's description is for its users: no file of the engine is named.
+    for rule in run["tool"]["driver"]["rules"]:
+        for text in (rule["fullDescription"]["text"], rule["help"]["text"]):
+            assert "engine" not in text and ".py" not in text, (rule["id"], text)
 
 
 def test_formats_are_refused_where_they_cannot_apply(repo):
