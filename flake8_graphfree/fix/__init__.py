@@ -163,7 +163,8 @@ def _text_edits(module, findings) -> Dict[int, List[TextEdit]]:
                     text = f"del {', '.join(e.names)}{module.default_newline}"
                     edits.append(TextEdit(at, 1, at, 1, text))
                 continue
-            alone = cst.Module(body=[top], header=[], footer=[])
+            # The file's own line ending and indentation, which a `del`'s text is written in.
+            alone = module.with_changes(body=[top], header=[], footer=[], has_trailing_newline=True)
             old = alone.code.splitlines(keepends=True)
             new = apply_edits(alone, mine).code.splitlines(keepends=True)
             base = first_line[id(top)]

@@ -129,11 +129,14 @@ def test_sarif_fixes_give_what_graphfree_fix_writes(tmp_path):
               "state = None\n"  # GF007's del goes at the end of the file
               "for x in loader:\n    state = model(x, state)\n    total = state.sum()\n"
               "    total.backward()\n")
-    path = tmp_path / "t.py"
-    path.write_text(source)
-    log = json.loads(graphfree_fix("--check", "--output-format", "sarif", "t.py",
-                                   cwd=tmp_path).stdout)
-    results = log["runs"][0]["results"]
-    assert {r["ruleId"] for r in results if "fixes" in r} >= {"GF001", "GF004", "GF006", "GF007"}
-    assert graphfree_fix("t.py", cwd=tmp_path).returncode == 0
-    assert apply_sarif_fixes(source, results) == path.read_text()
+    # As written, and with the file's own line ending and indentation (CRLF, tabs): the fix's
+    # text is the file's, in SARIF as on disk.
+    for text in (source, source.replace("    ", "\t").replace("\n", "\r\n")):
+        path = tmp_path / "t.py"
+        path.write_bytes(text.encode())
+        log = json.loads(graphfree_fix("--check", "--output-format", "sarif", "t.py",
+                                       cwd=tmp_path).stdout)
+        results = log["runs"][0]["results"]
+        assert {r["ruleId"] for r in results if "fixes" in r} >= {"GF001", "GF004", "GF006", "GF007"}
+        assert graphfree_fix("t.py", cwd=tmp_path).returncode == 0
+        assert apply_sarif_fixes(text, results) == path.read_bytes().decode()
