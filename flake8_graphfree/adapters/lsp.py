@@ -1,6 +1,6 @@
 """graphfree-lsp: a language server over stdio (diagnostics, quick fixes, fix all), built on pygls.
 
-pygls is an optional extra (`pip install 'flake8-graphfree[lsp]'`): this module imports it only
+pygls is an optional extra (`lsp`): this module imports it only
 when the server starts, so the rest of the package never needs it; the server is lsp_server.py.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import List, Optional
 
 from .. import __version__
 
-MISSING = ("graphfree-lsp: error: the language server needs pygls: "
-           "pip install 'flake8-graphfree[lsp]'")
+MISSING = ("graphfree-lsp: error: the language server needs pygls (the lsp extra): "
+           "pip install 'pygls>=2.1,<3'")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -286,6 +286,14 @@ def test_notebook_cells_are_analysed_together_with_diagnostics_per_cell(tmp_path
         assert list(edits) == [f"{base}#cell2"]
         assert apply_edits(NB_TRAIN, edits[f"{base}#cell2"]) == NB_TRAIN.replace(
             "    loss.backward()", "    del out\n    loss.backward()")
+        # Each fixable finding's quickfix edits its own cell: graphfree-fix's del, alone.
+        fixes = quickfixes(c, f"{base}#cell2", per_cell[2])
+        assert sorted(fixes) == ["GF004"]  # GF001's 'loss' has no fix: a later cell reads it
+        (one,) = fixes["GF004"]
+        assert one["title"] == "Insert 'del out'"
+        assert list(one["edit"]["changes"]) == [f"{base}#cell2"]
+        assert apply_edits(NB_TRAIN, one["edit"]["changes"][f"{base}#cell2"]) == apply_edits(
+            NB_TRAIN, edits[f"{base}#cell2"])
         # An edit to one cell re-analyses the notebook: 'loss' is no longer read after the loop.
         c.notify("notebookDocument/didChange", {
             "notebookDocument": {"uri": base, "version": 2},
@@ -305,8 +313,8 @@ def test_without_pygls_the_command_says_so_in_one_line(tmp_path):
     assert out.returncode == 2
     assert out.stdout == b""
     assert out.stderr.decode().splitlines() == [
-        "graphfree-lsp: error: the language server needs pygls: "
-        "pip install 'flake8-graphfree[lsp]'"]
+        "graphfree-lsp: error: the language server needs pygls (the lsp extra): "
+        "pip install 'pygls>=2.1,<3'"]
 
 
 def test_the_other_front_doors_do_not_import_pygls(tmp_path):
