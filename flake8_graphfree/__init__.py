@@ -3,18 +3,15 @@
 Kept light on purpose: importing this package imports neither LibCST nor torch, so the flake8
 plugin costs nothing on files without a backward call.
 """
-import re
+from .engine.vocabulary import PRECHECK_BYTES as _CALL
 
 __version__ = "0.2.0"
 
-# A file is analysed only if its text calls something a finding needs: a backward (training
-# loops, `loss_scaler(loss, optimizer)` and `autograd.grad(` included), or `.eval(` /
-# `load_state_dict(` (evaluation scripts, where a module's graph can be kept outside
-# torch.no_grad()). Only a call counts: the word in a comment does not. That keeps flake8
-# fast on the many files of a repository without one (no LibCST parse, not even an import of it).
-_CALL = re.compile(rb"(?:backward|scaler|\.eval|load_state_dict|autograd\.grad)\s*\(")
-
-
+# A file is analysed only if its text calls something a finding needs: a backward, in any of the
+# spellings engine/vocabulary.py lists (the one table the gate and the engine read too), or
+# `.eval(` / `load_state_dict(` (evaluation scripts, where a module's graph can be kept outside
+# torch.no_grad()). Only a call counts: the word in a comment does not. That keeps flake8 fast on
+# the many files of a repository without one (no LibCST parse, not even an import of it).
 def might_have_findings(text) -> bool:
     """The text check every front door makes before parsing (str or bytes)."""
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text

@@ -12,6 +12,7 @@ import functools
 from typing import Dict, List, Optional, Set
 
 from .gradmode import NOT_LITERAL, grad_mode
+from .vocabulary import AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, is_scaler
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
 FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
@@ -55,6 +56,10 @@ class ModuleFacts:
         self._called: Set[str] = set()
         self.calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
         self.returning_backwarded: Set[str] = set()  # `...; loss.backward(); return loss`
+        # Names a module-level import binds to a torch.autograd function (`grad as g`).
+        self._autograd_imports = {
+            (a.asname or a.name) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)
+            and stmt.module == "torch.autograd" for a in stmt.names if a.name in AUTOGRAD_FUNCTIONS}
         self._walk(tree)
 
     @functools.cached_property
@@ -111,15 +116,17 @@ class ModuleFacts:
                     called.add(_last(node.func.value))
                 if off:
                     self.under_no_grad.add(name)
-                if name in ("backward", "manual_backward") or (name == "grad" and isinstance(
-                        node.func, ast.Attribute) and _last(node.func.value) == "autograd"):
+                if name in BACKWARD_METHODS or (name in self._autograd_imports and isinstance(
+                        node.func, ast.Name)) or (isinstance(node.func, ast.Attribute)
+                                                  and _last(node.func.value) == "autograd"
+                                                  and name in AUTOGRAD_FUNCTIONS):
                     self.trains = True
                     self.running_backward.update(f for f, _ in functions)
                     _helper(node, functions, self.backward_helpers)
                     ev.backward_callees |= {  # model(x).sum().backward() trains model
                         _direct_callee(sub.func) for sub in ast.walk(node)
                         if isinstance(sub, ast.Call) and sub is not node} - {""}
-                elif name.endswith("scaler") and node.args:  # loss_scaler(loss), not NativeScaler()
+                elif is_scaler(name) and node.args:  # loss_scaler(loss), not NativeScaler()
                     self.trains = True
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
                         name in NAMESPACE_CALLS or (name in TOP_LEVEL_NAMESPACE_CALLS and not functions
@@ -247,7 +254,7 @@ def _returns_backwarded(fn) -> bool:
     name = last.value.id
     for i, stmt in enumerate(body[:-1]):
         call = stmt.value if isinstance(stmt, ast.Expr) else None
-        if not (isinstance(call, ast.Call) and _called_name(call.func) in ("backward", "manual_backward")
+        if not (isinstance(call, ast.Call) and _called_name(call.func) in BACKWARD_METHODS
                 and (call.args or isinstance(call.func, ast.Attribute))
                 and not any(k.arg == "retain_graph" for k in call.keywords)):
             continue

@@ -10,6 +10,8 @@ from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
+from .vocabulary import AUTOGRAD_MODULES, BACKWARD_METHODS, is_autograd_function, is_scaler
+
 # Calls that read a scope's variables by name: a `del` could be observed through them.
 SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
 SCOPE_INTROSPECTION_NO_ARGS = frozenset({"vars", "dir"})  # vars(obj), dir(obj) are harmless
@@ -164,8 +166,8 @@ class Effects:
 class NameScanner:
     """Scans expressions and statements into `Effects`.
 
-    `backward_names` are bare names that mean torch.autograd.backward in this module
-    (from `from torch.autograd import backward [as b]`).
+    `backward_names` are bare names that mean torch.autograd.backward or .grad in this module
+    (from `from torch.autograd import backward [as b]`, `grad [as g]`).
     """
 
     def __init__(self, backward_names: frozenset = frozenset(),
@@ -284,7 +286,7 @@ class NameScanner:
         if callee is not None:
             out.callees.add(callee)
             helper = self.backward_helpers.get(callee) if isinstance(func, cst.Name) else None
-            if helper is None and callee.lower().endswith("scaler") and call.args:
+            if helper is None and is_scaler(callee) and call.args:
                 helper = 0  # loss_scaler(loss, optimizer, ...): timm's and MAE's NativeScaler
             if helper is not None:
                 positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -298,7 +300,7 @@ class NameScanner:
         ):
             out.introspects = True
         method = func.attr.value if isinstance(func, cst.Attribute) else None
-        if method in ("backward", "manual_backward"):
+        if method in BACKWARD_METHODS:
             receiver = func.value
             if (
                 isinstance(receiver, cst.Call)
@@ -313,7 +315,7 @@ class NameScanner:
                 receiver_names = self.tensor_names(receiver)
         elif isinstance(func, cst.Name) and func.value in self.backward_names:
             receiver_names = ()
-        elif method == "grad" and _dotted(func.value) in ("torch.autograd", "autograd"):
+        elif method == "grad" and _dotted(func.value) in AUTOGRAD_MODULES:
             receiver_names = ()  # torch.autograd.grad(cost, x): frees cost's graph as backward does
         else:
             return
@@ -429,7 +431,7 @@ def direct_callee(func) -> Optional[str]:
 
 def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> NameScanner:
     """A scanner that knows this module's top-level torch imports: bare names bound to
-    torch.autograd.backward, and names bound to torch.distributed.autograd. (partial.py keeps
+    torch.autograd.backward or torch.autograd.grad, and names bound to torch.distributed.autograd. (partial.py keeps
     every module-level import for this.)"""
     backward, dist = set(), set()
     for stmt in module.body:
@@ -441,7 +443,7 @@ def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> 
                 for alias in small.names:
                     full = f"{origin}.{_dotted(alias.name)}"
                     bound = alias.asname.name.value if alias.asname else _dotted(alias.name)
-                    if full == "torch.autograd.backward":
+                    if is_autograd_function(full):  # `grad as g`: g(cost, x) is a backward
                         backward.add(bound)
                     elif full == "torch.distributed.autograd":
                         dist.add(bound)

@@ -1,0 +1,51 @@
+"""What a backward is: the one table that the text pre-check (`might_have_findings`), the module
+gate (module_facts.py, on CPython's ast) and the engine (names.py, on LibCST's tree) read, so that
+no file is skipped by a check that knows fewer spellings than the analysis behind it.
+
+A backward frees the tensors a graph saved; a loop that runs one trains. Its spellings:
+
+- a method of the tensor (`loss.backward()`, `scaler.scale(loss).backward()`), of a training
+  engine (`accelerator.backward(loss)`, `engine.backward(loss)`) or of a Lightning module
+  (`self.manual_backward(loss)`): BACKWARD_METHODS;
+- a function of `torch.autograd`, called through the module (`torch.autograd.grad(loss, x)`,
+  `autograd.backward(loss)`) or imported (`from torch.autograd import grad as g; g(loss, x)`):
+  AUTOGRAD_MODULES, AUTOGRAD_FUNCTIONS;
+- a loss scaler called with the loss (`loss_scaler(loss, optimizer)`, timm's and MAE's
+  NativeScaler): a callee whose name ends in SCALER, in any case (`LossScaler`, `loss_Scaler`).
+
+A file that only evaluates is analysed when it calls EVALUATION_METHODS (`model.eval()`,
+`load_state_dict(...)`): a graph can be kept there outside `torch.no_grad()`.
+
+This module imports nothing: the pre-check runs before LibCST, even before CPython's ast.
+"""
+import re
+
+BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
+AUTOGRAD_MODULES = frozenset({"torch.autograd", "autograd"})
+AUTOGRAD_FUNCTIONS = frozenset({"backward", "grad"})  # torch.autograd.backward, torch.autograd.grad
+SCALER = "scaler"
+EVALUATION_METHODS = frozenset({"eval", "load_state_dict"})
+
+
+def is_scaler(callee: str) -> bool:
+    """`loss_scaler(loss, ...)`: called with arguments, a callee named so is a backward."""
+    return callee.lower().endswith(SCALER)
+
+
+def is_autograd_function(dotted: str) -> bool:
+    """`torch.autograd.grad`, `autograd.backward` (dotted, as written)."""
+    module, _, name = dotted.rpartition(".")
+    return name in AUTOGRAD_FUNCTIONS and module in AUTOGRAD_MODULES
+
+
+# The text pre-check: a call of any of the above, or an import of a torch.autograd function (which
+# can then be called under any name). A call, not a word: `backward` in a comment is no reason to
+# parse (the pre-check also skips matches after a `#`).
+PRECHECK = re.compile(
+    r"(?:" + "|".join(sorted(BACKWARD_METHODS))
+    + r"|(?i:" + SCALER + r")"
+    + r"|\.(?:" + "|".join(sorted(EVALUATION_METHODS)) + r")|load_state_dict"
+    + r"|autograd\.(?:" + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r"))\s*\("
+    + r"|\bfrom[ \t]+torch\.autograd[ \t]+import\b(?:[ \t]*\([^)]*|[^\n#(]*)\b(?:"
+    + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r")\b")
+PRECHECK_BYTES = re.compile(PRECHECK.pattern.encode())
