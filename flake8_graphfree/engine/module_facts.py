@@ -60,6 +60,12 @@ class ModuleFacts:
         self._autograd_imports = {
             (a.asname or a.name) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)
             and stmt.module == "torch.autograd" for a in stmt.names if a.name in AUTOGRAD_FUNCTIONS}
+        # Functions and classes this module defines or imports by name: called, they are not a
+        # scaler object (`is_scaler(x, n)` is a function; `loss_scaler = NativeScaler()` is not).
+        self._functions = {(a.asname or a.name).split(".")[0] for stmt in tree.body
+                           if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
+        self._functions.update(stmt.name for stmt in tree.body if isinstance(
+            stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
         self._walk(tree)
 
     @functools.cached_property
@@ -126,7 +132,8 @@ class ModuleFacts:
                     ev.backward_callees |= {  # model(x).sum().backward() trains model
                         _direct_callee(sub.func) for sub in ast.walk(node)
                         if isinstance(sub, ast.Call) and sub is not node} - {""}
-                elif is_scaler(name) and node.args:  # loss_scaler(loss), not NativeScaler()
+                elif name not in self._functions and is_scaler(
+                        name, len(node.args), [k.arg for k in node.keywords]):
                     self.trains = True
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
                         name in NAMESPACE_CALLS or (name in TOP_LEVEL_NAMESPACE_CALLS and not functions

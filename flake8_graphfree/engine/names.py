@@ -172,8 +172,10 @@ class NameScanner:
 
     def __init__(self, backward_names: frozenset = frozenset(),
                  dist_autograd_names: frozenset = frozenset(),
-                 backward_helpers: Optional[dict] = None) -> None:
+                 backward_helpers: Optional[dict] = None,
+                 functions: frozenset = frozenset()) -> None:
         self.backward_names = backward_names
+        self.functions = functions  # defined or imported here by name: never a scaler object
         self.dist_autograd = dist_autograd_names | {"dist_autograd", "torch.distributed.autograd"}
         # Functions of this module that run a backward on one of their parameters:
         # name -> the parameter's position (`def _backward(l): scaler.scale(l).backward()`).
@@ -286,7 +288,9 @@ class NameScanner:
         if callee is not None:
             out.callees.add(callee)
             helper = self.backward_helpers.get(callee) if isinstance(func, cst.Name) else None
-            if helper is None and is_scaler(callee) and call.args:
+            if helper is None and callee not in self.functions and is_scaler(callee, sum(a.keyword is None and not a.star
+                                                         for a in call.args),
+                                            [a.keyword.value for a in call.args if a.keyword]):
                 helper = 0  # loss_scaler(loss, optimizer, ...): timm's and MAE's NativeScaler
             if helper is not None:
                 positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -433,8 +437,10 @@ def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> 
     """A scanner that knows this module's top-level torch imports: bare names bound to
     torch.autograd.backward or torch.autograd.grad, and names bound to torch.distributed.autograd. (partial.py keeps
     every module-level import for this.)"""
-    backward, dist = set(), set()
+    backward, dist, functions = set(), set(), set()
     for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            functions.add(stmt.name.value)
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
@@ -443,15 +449,18 @@ def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> 
                 for alias in small.names:
                     full = f"{origin}.{_dotted(alias.name)}"
                     bound = alias.asname.name.value if alias.asname else _dotted(alias.name)
+                    functions.add(bound)
                     if is_autograd_function(full):  # `grad as g`: g(cost, x) is a backward
                         backward.add(bound)
                     elif full == "torch.distributed.autograd":
                         dist.add(bound)
             elif isinstance(small, cst.Import):
                 for alias in small.names:
+                    functions.add(alias.asname.name.value if alias.asname
+                                  else _dotted(alias.name).split(".")[0])
                     if _dotted(alias.name) == "torch.distributed.autograd" and alias.asname:
                         dist.add(alias.asname.name.value)
-    return NameScanner(frozenset(backward), frozenset(dist), backward_helpers)
+    return NameScanner(frozenset(backward), frozenset(dist), backward_helpers, frozenset(functions))
 
 
 def _dotted(node) -> str:

@@ -10,8 +10,8 @@ A backward frees the tensors a graph saved; a loop that runs one trains. Its spe
 - a function of `torch.autograd`, called through the module (`torch.autograd.grad(loss, x)`,
   `autograd.backward(loss)`) or imported (`from torch.autograd import grad as g; g(loss, x)`):
   AUTOGRAD_MODULES, AUTOGRAD_FUNCTIONS;
-- a loss scaler called with the loss (`loss_scaler(loss, optimizer)`, timm's and MAE's
-  NativeScaler): a callee whose name ends in SCALER, in any case (`LossScaler`, `loss_Scaler`).
+- a loss scaler called with the loss and the optimizer (`loss_scaler(loss, optimizer)`, timm's
+  and MAE's NativeScaler): a callee whose name ends in SCALER, in any case (`LossScaler`).
 
 A file that only evaluates is analysed when it calls EVALUATION_METHODS (`model.eval()`,
 `load_state_dict(...)`): a graph can be kept there outside `torch.no_grad()`.
@@ -27,9 +27,12 @@ SCALER = "scaler"
 EVALUATION_METHODS = frozenset({"eval", "load_state_dict"})
 
 
-def is_scaler(callee: str) -> bool:
-    """`loss_scaler(loss, ...)`: called with arguments, a callee named so is a backward."""
-    return callee.lower().endswith(SCALER)
+def is_scaler(callee: str, positional: int, keywords) -> bool:
+    """`loss_scaler(loss, optimizer, ...)`: a callee named so that is handed the loss and the
+    optimizer it steps (a second positional argument, or `optimizer=`/`parameters=`) is a backward
+    of its first argument. `is_scaler(x)` or `GradScaler(2.0 ** 16)` hand it no optimizer."""
+    return callee.lower().endswith(SCALER) and positional >= 1 and (
+        positional >= 2 or bool({"optimizer", "parameters"} & set(keywords)))
 
 
 def is_autograd_function(dotted: str) -> bool:

@@ -48,7 +48,12 @@ def test_every_spelling_of_a_backward_is_one_for_all_three(head, backward):
 def test_a_word_is_not_a_call():
     for source in ("# loss.backward() is not called here\n" + LOOP.format(backward="pass"),
                    "from torch.autograd import Variable\n" + LOOP.format(backward="pass"),
-                   "scaler = GradScaler()\n" + LOOP.format(backward="getattr(loss, 'x')")):
+                   "scaler = GradScaler()\n" + LOOP.format(backward="getattr(loss, 'x')"),
+                   # a scaler is handed the optimizer it steps: not a predicate named so
+                   LOOP.format(backward="print(GradScaler(2.0 ** 16))"),
+                   # nor a function of this module or imported: `loss_scaler = NativeScaler()` is
+                   "from .words import is_scaler\n" + LOOP.format(backward="is_scaler(loss, opt)"),
+                   "def is_scaler(a, b):\n    return a\n" + LOOP.format(backward="is_scaler(loss, 1)")):
         pre, gate, found = _decisions(source)
         assert found == [] and not gate, source
 
