@@ -116,10 +116,9 @@ def _store(n: Node):
     return None
 
 
-def stored_into(n: Node) -> Optional[cst.Name]:
-    """The container this statement stores into (`parts.append(v)`, `d[k] = v`), if any."""
-    hit = _store(n)
-    return hit[0] if hit is not None else None
+def stored_into(n: Node):
+    """(the container, the value) this statement stores (`parts.append(v)`, `d[k] = v`), if any."""
+    return _store(n)
 
 
 def _base_name(target) -> Optional[cst.Name]:

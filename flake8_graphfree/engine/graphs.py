@@ -24,6 +24,7 @@ from .flow import definitions, forward, reaching
 from .module_facts import Evidence, looks_like_class
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
                     read_children)
+from .vocabulary import BACKWARD_METHODS, is_scaler
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -48,6 +49,19 @@ def loss_name(name: str) -> bool:
     return "loss" in low or low in ("crit", "criterion") or low.endswith("criterion")
 
 
+def runs_backward(call: cst.Call) -> bool:
+    """A call that is a backward in a spelling of engine/vocabulary.py: its result is no graph
+    (`grad_norm = loss_scaler(loss, optimizer, ...)`). torch.autograd.grad is not one here: it
+    returns gradients, which carry a graph under create_graph."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
+        return True
+    callee = direct_callee(func)
+    return callee is not None and is_scaler(
+        callee, sum(a.keyword is None and not a.star for a in call.args),
+        [a.keyword.value for a in call.args if a.keyword is not None])
+
+
 def carries(expr, carrying: Set[str], evidence) -> bool:
     """Whether evaluating `expr` can give a value with a graph (see the module docstring)."""
     t = type(expr)
@@ -55,8 +69,8 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         return expr.value in carrying
     if t is cst.Call:
         func = expr.func
-        if _severing(expr):
-            return False
+        if _severing(expr) or runs_backward(expr):
+            return False  # a backward returns None; a loss scaler, the gradients' norm
         if isinstance(func, cst.Attribute) and func.attr.value in MOVE_METHODS:
             return carries(func.value, carrying, evidence)  # x.to(y.device): only x counts
         if _packs(func):
@@ -420,9 +434,11 @@ class Carrying:
     """Names that may carry a graph on entry to (`ins`) and after (`outs`) each loop-body node,
     over one iteration, starting from nothing (values carried in from before are not followed)."""
 
-    def __init__(self, scope: Scope, loop: Loop, evidence, backwarded: Set[str]) -> None:
+    def __init__(self, scope: Scope, loop: Loop, evidence, backwarded: Set[str],
+                 proven=frozenset()) -> None:
         self.evidence = evidence
         self.backwarded = backwarded  # a backward's tensor carries a graph, whatever computed it
+        self.proven = proven  # (node id, name): a forward a backward was computed from
         self.ins = forward(scope, loop, frozenset(), self._step)
         self.outs = {i: self._step(scope.nodes[i], s) for i, s in self.ins.items()}
 
@@ -442,6 +458,8 @@ class Carrying:
         value = bound_value(n, name)
         if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
             return False
+        if (n.id, name) in self.proven:
+            return True  # a backward was computed from it: a graph, whatever freeze came before
         if name in carrying and (isinstance(n.cst, cst.AugAssign) or _transforms(value, name)):
             return True  # `loss += l`, `pred = interp(pred)`: still what it was
         if not isinstance(value, cst.Call) or _severing(value):

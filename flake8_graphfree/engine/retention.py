@@ -20,8 +20,8 @@ from .accumulation import feeding_backward, loop_accumulations, returned, stored
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
-from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, aliases, bound_value, graph_inputs, loss_name,
-                     names_in, one_number, siblings, sources)
+from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, aliases, bound_value, carries,
+                     graph_inputs, loss_name, names_in, one_number, siblings, sources)
 from .module_facts import ModuleFacts, looks_like_class
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
@@ -85,7 +85,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
             if not has_backward and all(n.grad_off for n in body):
                 continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
             targets = backward_targets(scope, loop)
-            carrying = Carrying(scope, loop, evidence, set(targets))
+            carrying = Carrying(scope, loop, evidence, set(targets), scope.proven)
             scope._reach[(id(loop), _FORWARDS)] = _forward_nodes(scope, loop, carrying.outs)
             retained = loop_retentions(scope, loop, targets, carrying.outs)
             found.extend(retained)
@@ -95,7 +95,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
                 found.extend(loop_not_backwarded(scope, loop, {r.name for r in retained + kept},
                                                  carrying))
             elif not _is_method(scope):
-                found.extend(loop_unbackwarded(scope, loop, carrying.outs))
+                found.extend(loop_unbackwarded(scope, loop, carrying))
             if has_backward or not _called_without_grad(facts, scope):
                 found.extend(loop_accumulations(scope, loop, carrying))
             if scope.is_module and loop.parent is None:
@@ -163,7 +163,14 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     """The modules whose output a backward in this scope goes through: walking back from each
     backward call through loss functions and arithmetic (`loss /= k`, `criterion(out, y)`), the
     first other call met is the model (`out = model(x)`); what feeds the model is data
-    (`x = mixup_fn(x)`) and is not followed."""
+    (`x = mixup_fn(x)`) and is not followed.
+
+    The bindings of those calls' results are `scope.proven`: they carry a graph whatever freeze
+    came before (`unet.requires_grad_(False)`, then LoRA layers injected into it): a backward
+    needs a graph, and these are the forwards it was computed from. Only the value is proven, not
+    the module: a frozen feature extractor on the path (`mse(vgg(fake), vgg(real))`) gives a
+    graph to `vgg(fake)`, and none to `vgg(real)`; the graph came through it, from its input,
+    so the walk goes on through a module frozen here to the forward that made `fake`."""
     def models(n: Node) -> Set[str]:
         value = getattr(n.cst, "value", None)
         call = value
@@ -179,6 +186,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
         return found
 
     found: Set[str] = set()
+    proven = scope.proven = set()
     binders: Dict[str, List[Node]] = {}
     for n in scope.nodes:
         for name in n.bound:
@@ -195,7 +203,10 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
         called = models(n)
         if called:
             found |= called
-            continue
+            proven.update((n.id, name) for name in n.bound)
+            if not called <= evidence.frozen:
+                continue
+            # Only frozen modules: the graph came through them, from their input (`vgg(fake)`).
         if id(n) in iterables:  # a loop target: on to what the loop iterates over
             n = iterables[id(n)]
         for name in _inputs(n) - followed:
@@ -556,13 +567,18 @@ def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:
     return found
 
 
-def loop_unbackwarded(scope: Scope, loop: Loop, carrying) -> List[Retention]:
+def loop_unbackwarded(scope: Scope, loop: Loop, flow: Carrying) -> List[Retention]:
     """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
-    the loop stores into something that feeds a backward later (the graphs are kept on purpose)."""
+    the loop stores a graph into something that feeds a backward later, or that is returned (the
+    graphs are kept on purpose); a store of anything else (`words.append('<EOS>')`) is no reason."""
     kept = feeding_backward(scope) | returned(scope)
     body = scope.nodes[loop.body_start:loop.body_end]
-    if any(holder.value in kept for holder in filter(None, map(stored_into, body))):
-        return []  # the loop stores into something kept on purpose (backwarded or returned)
+    for n in body:
+        hit = stored_into(n)
+        if hit is not None and hit[0].value in kept and carries(
+                hit[1], flow.ins.get(n.id, frozenset()), flow.evidence):
+            return []  # the loop stores a graph into something kept on purpose
+    carrying = flow.outs
     out, done = [], set()
     for n in body:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:

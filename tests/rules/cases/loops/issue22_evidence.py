@@ -1,0 +1,66 @@
+# Issue 22: evidence, not names, decides what carries a graph. Shapes from a blind round on code
+# never used before (LoRA fine-tuning, a production trainer, an RNN tutorial).
+import torch
+import torch.nn.functional as F
+
+
+def lora_finetune(unet, vae, loader, optimizer, accelerator, inject_trainable_lora):
+    # A frozen base, then adapters injected into it: the backward proves its output has a graph.
+    unet.requires_grad_(False)
+    vae.requires_grad_(False)
+    params, _ = inject_trainable_lora(unet)
+    for batch in loader:
+        latents = vae.encode(batch["pixels"]).latent_dist.sample()  # frozen, data in: no graph
+        pred = unet(latents, batch["t"]).sample  # GF004: add 'del pred'
+        loss = F.mse_loss(pred.float(), latents.float())  # GF001: add 'del loss'
+        accelerator.backward(loss)
+        optimizer.step()
+
+
+def perceptual(generator, vgg, loader, opt):
+    # A frozen feature extractor on the backward's path: its output from the generator carries
+    # a graph (through vgg, from fake), its output from the data does not.
+    vgg.requires_grad_(False)
+    for x, real in loader:
+        fake = generator(x)  # GF004: add 'del fake'
+        fake_feat = vgg(fake)  # GF004: add 'del fake_feat'
+        real_feat = vgg(real)
+        loss = F.mse_loss(fake_feat, real_feat)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def amp_step(model, loader, criterion, optimizer, loss_scaler):
+    # What a loss scaler returns is the gradients' norm, no graph, whatever its callee is named.
+    for samples, targets in loader:
+        outputs = model(samples)  # GF004: add 'del outputs'
+        loss = criterion(outputs, targets)  # GF001: add 'del loss'
+        grad_norm = loss_scaler(loss, optimizer, parameters=model.parameters())
+        print(grad_norm)
+
+
+def greedy_decode(decoder, optimizer, start, steps):
+    # An evaluation loop outside no_grad that stores words (not graphs) into what it returns.
+    optimizer.zero_grad()
+    decoder.train()
+    words, token, hidden = [], start, None
+    for _ in range(steps):
+        out, hidden, attention = decoder(token, hidden)  # GF002: add 'del out' | GF002: add 'del attention'
+        token = out.argmax(-1)
+        words.append("<EOS>" if token.item() == 1 else "w")
+    return words
+
+
+def lora_data_stays_data(unet, loader, optimizer, scheduler, inject):
+    # Walking back through a frozen module does not make the data it was handed a graph.
+    unet.requires_grad_(False)
+    inject(unet)
+    seen = []
+    for batch in loader:
+        noisy = scheduler.add_noise(batch["latents"], batch["noise"])
+        seen.append(noisy)
+        pred = unet(noisy)  # GF004: add 'del pred'
+        loss = (pred - batch["noise"]).pow(2).mean()  # GF001: add 'del loss'
+        loss.backward()
+        optimizer.step()
+    return len(seen)
