@@ -62,7 +62,7 @@ def neutral(source: str) -> str:
     module = cst.parse_module(source)
     imported = set()
     for node in module.body:
-        for small in getattr(node, "body", ()):
+        for small in node.body if isinstance(node, cst.SimpleStatementLine) else ():
             if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
                     small.names, cst.ImportStar):
                 for alias in small.names:
