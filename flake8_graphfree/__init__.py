@@ -7,6 +7,7 @@ from .engine.vocabulary import PRECHECK_BYTES as _CALL
 
 __version__ = "0.2.0"
 
+
 # A file is analysed only if its text calls something a finding needs: a backward, in any of the
 # spellings engine/vocabulary.py lists (the one table the gate and the engine read too), or
 # `.eval(` / `load_state_dict(` (evaluation scripts, where a module's graph can be kept outside

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
 import libcst as cst
-from libcst._nodes.base import CSTNode  # internal: pyproject bounds libcst below 2
 
 from .engine.module_facts import ModuleFacts
 from .engine.retention import analyze
 from .partial import kept_statements, parse_kept
 from .positions import locate
 from .errors import failure_reason, one_line as _reason
+from .libcst_compat import unchecked_nodes
 from .rules import RULES
 from .rules.base import Finding
 
@@ -76,18 +76,8 @@ def parse(source: Union[str, bytes]) -> cst.Module:
     """
     if isinstance(source, str) and source.startswith("\ufeff"):
         source = source[1:]
-    CSTNode.__post_init__ = _unchecked
-    try:
+    with unchecked_nodes():
         return cst.parse_module(source)
-    finally:
-        CSTNode.__post_init__ = _CHECKED
-
-
-def _unchecked(self) -> None:
-    pass
-
-
-_CHECKED = CSTNode.__post_init__
 
 
 @dataclass

@@ -27,25 +27,10 @@ from typing import List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
+from .libcst_compat import Verbatim
+
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-class Verbatim:
-    """Text of the original file that stands for LibCST nodes and is written back as it is when
-    code is generated: a blanked line here, a statement the fixer's edits left alone in
-    fix/text.py. A transformer (fix/apply.py) leaves it as it is."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def _codegen(self, state) -> None:
-        state.add_token(self.text)
-
-    def visit(self, visitor) -> "Verbatim":
-        return self
 
 
 def kept_statements(tree: ast.Module, facts) -> Optional[List[ast.stmt]]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState  # internal: pyproject bounds libcst below 2
+
+from .libcst_compat import CodegenState, generate
 
 Position = Tuple[int, int]  # 1-based line, 0-based column in characters
 
@@ -64,7 +65,7 @@ def _generate(module: cst.Module, start: cst.CSTNode, wanted: Set[cst.CSTNode], 
                      indent_tokens=[indent] if indent else [], wanted=set(wanted), line=line,
                      column=column)
     try:
-        start._codegen(state)
+        generate(start, state)
     except _Found:
         pass
     return state.found

@@ -18,8 +18,6 @@ from .apply import apply_edits
 from .text import Shifts, fixed_code
 
 
-
-
 class FixError(Exception):
     """The fixed text failed its own check; the file must be left as it was."""
 

@@ -16,10 +16,9 @@ from typing import Dict, List, Tuple
 
 import libcst as cst
 
-from ..partial import Verbatim
+from ..libcst_compat import Verbatim
 from ..positions import LINE_BREAK, statement_lines
 from ..syntax import sub_blocks, with_blocks
-
 
 
 def fixed_code(original: cst.Module, text: str, tree: ast.Module, edited: cst.Module) -> str:
