@@ -67,3 +67,16 @@ def test_inline_example(rule, example):
     result = fix_source(example.source.encode(), lambda code: code == rule.code)
     expected = example.fixed if example.fixed is not None else example.source
     assert result.new_source.decode() == expected
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_every_rule_has_its_page_cases_examples_and_explain_text(rule):
+    """A rule is one home: its file gives the name, summary and `--explain` text; it has a docs
+    page headed with its code and name, examples that run, and a case file that reports it."""
+    page = CASES.parents[2].parent / "docs" / "rules" / f"{rule.code}.md"
+    assert page.is_file(), f"no docs/rules/{rule.code}.md"
+    assert page.read_text().splitlines()[0] == f"# {rule.code} {rule.name}"
+    assert rule.name and rule.summary and rule.must_trigger and rule.must_not_trigger
+    assert len(rule.description().split()) > 20, "the module docstring is the --explain text"
+    assert any(f"# {rule.code}" in p.read_text() or f"| {rule.code}" in p.read_text()
+               for p in CASES.glob("*.py")), f"no case file reports {rule.code}"
