@@ -116,9 +116,10 @@ def _store(n: Node):
     return None
 
 
-def stored_into(n: Node):
-    """(the container, the value) this statement stores (`parts.append(v)`, `d[k] = v`), if any."""
-    return _store(n)
+def kept_into(n: Node):
+    """(the holder, the value, kind) this statement stores (`parts.append(v)`, `d[k] = v`) or adds
+    (`total += v`, `total = total + v`), if any."""
+    return _store(n) or _accumulation(n)
 
 
 def _base_name(target) -> Optional[cst.Name]:

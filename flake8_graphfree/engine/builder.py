@@ -320,7 +320,7 @@ NON_SWALLOWING = frozenset({"no_grad", "enable_grad", "inference_mode", "set_gra
                             "device", "stream", "TemporaryDirectory", "NamedTemporaryFile", "Lock",
                             "RLock", "sdpa_kernel", "sdp_kernel", "detect_anomaly", "no_sync",
                             "accumulate", "autocast_mode", "join", "redirect_stdout",
-                            "redirect_stderr", "timer", "Timer"})
+                            "redirect_stderr", "timer", "Timer", "no_backward_sync"})
 
 
 def _never_swallows(expr) -> bool:

@@ -16,7 +16,7 @@ import libcst as cst
 
 from .builder import build_scope
 from .cfg import Loop, Node, Scope
-from .accumulation import feeding_backward, loop_accumulations, returned, stored_into
+from .accumulation import feeding_backward, kept_into, loop_accumulations, returned
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
@@ -497,10 +497,12 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     out, done = [], set(targets)
     retained = any(b.retain_graph for calls in targets.values() for _, b in calls)
     carrying_evidence = scope.module.evidence if scope.module else None
+    terms = _scalar_terms(scope, loop, targets)
     for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
         if var in done or var not in carrying.get(src.id, ()):
             continue
-        kind = (FactKind.SIBLING if (src, var) in beside
+        kind = (FactKind.LOSS_TERM if not retained and var in terms
+                else FactKind.SIBLING if (src, var) in beside
                 else FactKind.LOSS_TERM if not retained and _loss_term(src, var, carrying_evidence)
                 else FactKind.SOURCE)
         r = _surviving(scope, loop, src, var, kind)
@@ -508,6 +510,41 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
             done.add(var)
             out.append(r)
     return out
+
+
+def _scalar_terms(scope: Scope, loop: Loop, targets) -> Set[str]:
+    """Names added as they are into a tensor that a backward takes without a gradient argument
+    (`loss = l_cls + l_aux; loss.backward()`): such a backward needs a scalar, and a sum is one
+    only if each term is, so each is a loss term (nodes and a scalar after the backward), whatever
+    it is named and whatever returned it (`outputs, l_aux = model(x)`)."""
+    found: Set[str] = set()
+    for name, calls in targets.items():
+        if any(_with_gradient(b, name) for _, b in calls):
+            continue
+        for n in scope.nodes[loop.body_start:loop.body_end]:
+            if name in n.bound and isinstance(n.cst, (cst.Assign, cst.AugAssign)):
+                value = n.cst.value
+                stack = [value] if isinstance(n.cst, cst.Assign) else [value, n.cst.target]
+                while stack:
+                    e = stack.pop()
+                    if isinstance(e, cst.BinaryOperation) and isinstance(
+                            e.operator, (cst.Add, cst.Subtract)):
+                        stack += [e.left, e.right]
+                    elif isinstance(e, cst.Name) and e.value != name:
+                        found.add(e.value)
+    return found
+
+
+def _with_gradient(b: BackwardCall, name: str) -> bool:
+    """`x.backward(g)`, `backward(gradient=g)`, `torch.autograd.backward(x, g)`: a non-scalar.
+    The tensor is the receiver (`name.backward(...)`) or the first argument (`bw(name, ...)`)."""
+    func, args = b.call.func, b.call.args
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "backward"):
+        return False  # a loss scaler's or a helper's arguments are the loss and the optimizer
+    positional = [a for a in args if a.keyword is None]
+    before = 0 if name in b.receiver_names else 1
+    return any(a.keyword is not None and a.keyword.value in ("gradient", "grad_tensors")
+               for a in args) or len(positional) > before
 
 
 def _moved(value) -> bool:
@@ -569,15 +606,20 @@ def _attribute_bindings(scope: Scope, loop: Loop) -> List[tuple]:
 
 def loop_unbackwarded(scope: Scope, loop: Loop, flow: Carrying) -> List[Retention]:
     """GF002 without backward: graph-carrying names in a loop that never runs backward. Not when
-    the loop stores a graph into something that feeds a backward later, or that is returned (the
-    graphs are kept on purpose); a store of anything else (`words.append('<EOS>')`) is no reason."""
-    kept = feeding_backward(scope) | returned(scope)
+    the loop stores or adds a graph into something that feeds a backward later, or that is
+    returned (an RNN unrolled step by step, `loss += criterion(output, y[t])`, then backwarded:
+    the graphs are kept on purpose); a store of anything else (`words.append('<EOS>')`) is no
+    reason. Nor a name whose last value a backward after the loop goes through (`output` of the
+    last step, then `criterion(output, y).backward()`)."""
+    feeding = feeding_backward(scope)
+    kept = feeding | returned(scope)
     body = scope.nodes[loop.body_start:loop.body_end]
     for n in body:
-        hit = stored_into(n)
+        hit = kept_into(n)
         if hit is not None and hit[0].value in kept and carries(
                 hit[1], flow.ins.get(n.id, frozenset()), flow.evidence):
-            return []  # the loop stores a graph into something kept on purpose
+            return []  # the loop keeps a graph in something kept on purpose
+    slot = next((m for m in loop.after.succ if m.kind == "slot"), None) if loop.after else None
     carrying = flow.outs
     out, done = [], set()
     for n in body:
@@ -586,8 +628,9 @@ def loop_unbackwarded(scope: Scope, loop: Loop, flow: Carrying) -> List[Retentio
         if isinstance(n.cst, cst.AugAssign):
             continue  # an accumulation: GF005
         for var in sorted(n.bound & carrying.get(n.id, set())):
-            if var in done:
-                continue
+            if var in done or var in feeding and slot is not None and first_read(
+                    [slot], var, scope=scope) is not None:
+                continue  # its last value goes on to a backward after the loop
             r = _surviving(scope, loop, n, var, FactKind.UNBACKWARDED)
             if r is not None:
                 done.add(var)

@@ -64,3 +64,39 @@ def lora_data_stays_data(unet, loader, optimizer, scheduler, inject):
         loss.backward()
         optimizer.step()
     return len(seen)
+
+
+def rnn_unrolled(decoder, optimizer, criterion, inp, target):
+    # A loop with no backward whose graphs a backward after it goes through: training, kept on
+    # purpose (an RNN unrolled step by step), not an evaluation outside no_grad.
+    hidden, loss = None, 0
+    for c in range(len(inp)):
+        output, hidden = decoder(inp[c], hidden)
+        loss += criterion(output, target[c])
+    loss.backward()
+    optimizer.step()
+    for c in range(len(inp)):
+        last, hidden = decoder(inp[c], hidden)
+    criterion(last, target[-1]).backward()
+    return loss.item()
+
+
+def moe_step(model, loader, criterion, optimizer):
+    # A term added as it is into a loss backwarded as a scalar is a scalar: a loss term (GF001),
+    # whatever it is named and whatever returned it.
+    for x, y in loader:
+        outputs, aux = model(x)  # GF004: add 'del outputs' | GF001: add 'del aux'
+        main = criterion(outputs, y)  # GF001: add 'del main'
+        total = main + aux  # GF001: add 'del total'
+        total.backward()
+        optimizer.step()
+
+
+def fabric_accumulate(fabric, model, loader, optimizer):
+    # Fabric's no_backward_sync lets every exception through: the del goes after the block.
+    for i, x in enumerate(loader):
+        with fabric.no_backward_sync(model, enabled=i % 4 != 0):
+            logits = model(x)  # GF004: add 'del logits'
+            loss = logits.sum()  # GF001: add 'del loss'
+            fabric.backward(loss)
+        optimizer.step()
