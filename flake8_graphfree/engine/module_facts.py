@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from .gradmode import NOT_LITERAL, grad_mode
 from .vocabulary import AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, is_scaler
@@ -56,6 +56,9 @@ class ModuleFacts:
         self._called: Set[str] = set()
         self.calls: Dict[str, Set[str]] = {}  # function here (methods too) -> what it calls
         self.returning_backwarded: Set[str] = set()  # `...; loss.backward(); return loss`
+        # function -> (how many values it returns, {position: "backwarded" (the loss), or
+        # "through" (what the loss was computed from)}): `...; loss.backward(); return out, loss`
+        self.returns_after_backward: Dict[str, Tuple[int, Dict[int, str]]] = {}
         # Names a module-level import binds to a torch.autograd function (`grad as g`).
         self._autograd_imports = {
             (a.asname or a.name) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)
@@ -172,6 +175,9 @@ class ModuleFacts:
                 self.calls.setdefault(node.name, set())
                 if _returns_backwarded(node):
                     self.returning_backwarded.add(node.name)
+                after = _returns_after_backward(node)
+                if after[1]:
+                    self.returns_after_backward[node.name] = after
                 params = [a.arg for a in node.args.posonlyargs + node.args.args]
                 self._scan(_children(node), functions + ((node.name, params),),
                            off or any(_grad_mode(d) is False for d in node.decorator_list))
@@ -274,6 +280,53 @@ def _returns_backwarded(fn) -> bool:
                 isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
                 for n in after)
     return False
+
+
+def _returns_after_backward(fn) -> Tuple[int, Dict[int, str]]:
+    """`def train(x, y): out = net(x); loss = crit(out, y); loss.backward(); return out, loss`:
+    position 0 went through the backward (its saved tensors are freed: it keeps its storage and
+    graph nodes), position 1 is what was backwarded (nodes and a scalar). Only the plain shape:
+    backward calls that are statements of the body, without retain_graph, a tensor computed by
+    assignments of the body before it, and names returned by the last statement that are not
+    bound again after the backward."""
+    body = fn.body
+    last = body[-1]
+    if not isinstance(last, ast.Return) or last.value is None:
+        return 0, {}
+    returned = last.value.elts if isinstance(last.value, ast.Tuple) else [last.value]
+    tensors: Set[str] = set()
+    at = None
+    for i, stmt in enumerate(body[:-1]):
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and _called_name(call.func) in BACKWARD_METHODS
+                and isinstance(call.func, ast.Attribute)
+                and not any(k.arg in ("retain_graph", "create_graph") for k in call.keywords)):
+            continue
+        tensor = _backward_tensor(call)
+        if isinstance(tensor, ast.Call) and _called_name(tensor.func) == "scale" and tensor.args:
+            tensor = tensor.args[0]  # scaler.scale(loss).backward()
+        if isinstance(tensor, ast.Name):
+            tensors.add(tensor.id)
+            at = i
+    if at is None:
+        return 0, {}
+    sources = set(tensors)
+    for stmt in reversed(body[:at]):
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            if bound & sources and stmt.value is not None:
+                sources |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+    rebound = {n.id for stmt in body[at + 1:-1] for n in ast.walk(stmt)
+               if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    out = {}
+    for i, e in enumerate(returned):
+        if isinstance(e, ast.Name) and e.id not in rebound:
+            if e.id in tensors:
+                out[i] = "backwarded"
+            elif e.id in sources:
+                out[i] = "through"
+    return (len(returned) if isinstance(last.value, ast.Tuple) else 1), out
 
 
 def _own_nodes(stmt):

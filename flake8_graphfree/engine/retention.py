@@ -20,8 +20,8 @@ from .accumulation import feeding_backward, kept_into, loop_accumulations, retur
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
-from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, aliases, bound_value, carries,
-                     graph_inputs, loss_name, names_in, one_number, siblings, sources)
+from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, _position, aliases, bound_value,
+                     carries, graph_inputs, loss_name, names_in, one_number, siblings, sources)
 from .module_facts import ModuleFacts, looks_like_class
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
@@ -280,9 +280,10 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[st
     out = []
     for name in sorted(leaving - reported - set(targets)):
         last = [n for n in body if name in n.bound and name in carrying.outs.get(n.id, ())][-1]
-        if _from_train_step(scope, last, name):
+        step = _train_step_element(scope, last, name)
+        if step == "backwarded" or _from_train_step(scope, last, name):
             continue  # a loss after its backward
-        if name in feeding:  # the loss was computed from it: a forward output keeps its storage
+        if name in feeding or step == "through":  # a loss was computed from it: its storage
             if _loss_term(last, name, evidence):
                 continue
             kind = FactKind.OUTLIVES_OUTPUT
@@ -644,6 +645,20 @@ def loop_unbackwarded(scope: Scope, loop: Loop, flow: Carrying) -> List[Retentio
         for r in out:
             r.kind = FactKind.LOSS_TERM
     return out
+
+
+def _train_step_element(scope: Scope, node: Node, name: str) -> Optional[str]:
+    """`out, l = train(x, y)`, a function of the module that backwards a loss computed from what
+    it returns (ModuleFacts.returns_after_backward): "through" for `out`, "backwarded" for the
+    loss, None otherwise."""
+    value = bound_value(node, name)
+    if scope.module is None or not isinstance(value, cst.Call):
+        return None
+    count, after = scope.module.returns_after_backward.get(direct_callee(value.func) or "", (0, {}))
+    found = _position(node, name)
+    if found is None:
+        return after.get(0) if count == 1 else None
+    return after.get(found[1]) if found[2] == count else None
 
 
 def _from_train_step(scope: Scope, node: Node, name: str) -> bool:

@@ -20,3 +20,18 @@ for x in loader:
     total.backward()
     del total
 print(hidden.shape)
+
+
+def train(x):
+    opt.zero_grad()
+    output = model(x, None)
+    loss = output.sum()
+    loss.backward()
+    opt.step()
+    return output, loss.item()
+
+
+output = None
+for x in loader:
+    output, value = train(x)  # GF007: the last value keeps its storage and graph alive
+print(value)
