@@ -287,8 +287,8 @@ def _returns_after_backward(fn) -> Tuple[int, Dict[int, str]]:
     position 0 went through the backward (its saved tensors are freed: it keeps its storage and
     graph nodes), position 1 is what was backwarded (nodes and a scalar). Only the plain shape:
     backward calls that are statements of the body, without retain_graph, a tensor computed by
-    assignments of the body before it, and names returned by the last statement that are not
-    bound again after the backward."""
+    assignments before it, and names returned by the last statement that are not bound again
+    after the backward."""
     body = fn.body
     last = body[-1]
     if not isinstance(last, ast.Return) or last.value is None:
@@ -310,13 +310,21 @@ def _returns_after_backward(fn) -> Tuple[int, Dict[int, str]]:
             at = i
     if at is None:
         return 0, {}
-    sources = set(tensors)
-    for stmt in reversed(body[:at]):
-        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    # What the tensors were computed from, through the assignments before the backward, those in
+    # its loops too (`for t in steps: out, h = rnn(x[t], h); loss += crit(out, y[t])`).
+    assigns = [(n.targets if isinstance(n, ast.Assign) else [n.target], n.value)
+               for stmt in body[:at] for n in _own_nodes(stmt)
+               if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and n.value is not None]
+    sources, grew = set(tensors), True
+    while grew:
+        grew = False
+        for targets, value in assigns:
             bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-            if bound & sources and stmt.value is not None:
-                sources |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+            if bound & sources:
+                new = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} - sources
+                if new:
+                    sources |= new
+                    grew = True
     rebound = {n.id for stmt in body[at + 1:-1] for n in ast.walk(stmt)
                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     out = {}
