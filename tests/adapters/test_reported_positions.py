@@ -106,7 +106,7 @@ def format_positions(fmt: str, output: str):
         return {(i["path"], i["line"], i["column"], i["code"]) for i in json.loads(output)}
     if fmt == "github":
         return {(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)) for m in re.finditer(
-            r"^::warning file=([^,]+),line=(\d+),col=(\d+),title=(GF\d+)::", output, re.M)}
+            r"^::(?:warning|notice) file=([^,]+),line=(\d+),col=(\d+),title=(GF\d+)::", output, re.M)}
     if fmt == "gitlab":  # lines only
         return {(i["location"]["path"], i["location"]["lines"]["begin"], i["check_name"])
                 for i in json.loads(output)}
