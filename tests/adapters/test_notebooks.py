@@ -45,14 +45,22 @@ def test_only_the_changed_cell_is_written_and_the_rest_comes_back_byte_for_byte(
     assert graphfree_fix("--check", str(path)).returncode == 0  # nothing left to fix
 
 
-def test_a_notebook_not_laid_out_as_jupyter_saves_it_is_reported_not_written(tmp_path):
+def test_a_notebook_not_laid_out_as_jupyter_saves_it_is_checked_but_not_written(tmp_path):
+    """--check and --diff write nothing: they say what would change (exit 1); a write refuses."""
     path = tmp_path / "train.ipynb"
     path.write_text(notebook("model.train()", TRAIN, indent=4))
-    check = graphfree_fix("--check", str(path))
-    assert check.returncode == 2
-    assert "its JSON is not laid out as Jupyter saves it" in check.stderr.decode()
     before = path.read_bytes()
-    assert graphfree_fix(str(path)).returncode == 2 and path.read_bytes() == before
+    check = graphfree_fix("--check", str(path))
+    assert check.returncode == 1, check.stderr
+    assert check.stderr == b"" and "GF004 would insert 'del out'" in check.stdout.decode()
+    diff = graphfree_fix("--diff", str(path))
+    assert diff.returncode == 1, diff.stderr
+    assert '+    "    del out\\n",' in diff.stdout.decode().splitlines()
+    assert path.read_bytes() == before
+    write = graphfree_fix(str(path))
+    assert write.returncode == 2
+    assert "its JSON is not laid out as Jupyter saves it" in write.stderr.decode()
+    assert path.read_bytes() == before
 
 
 def test_bad_notebooks_are_one_line_errors(tmp_path):
@@ -62,7 +70,7 @@ def test_bad_notebooks_are_one_line_errors(tmp_path):
     assert result.returncode == 2
     errors = result.stderr.decode().splitlines()
     assert errors[0].startswith(f"{tmp_path}/a.ipynb: error: not a notebook")
-    assert errors[1].startswith(f"{tmp_path}/b.ipynb: error: cannot parse")
+    assert errors[1].startswith(f"{tmp_path}/b.ipynb: error: cell 1: cannot parse: ")
 
 
 def test_folders_find_notebooks_but_not_checkpoints(tmp_path):
@@ -142,3 +150,176 @@ def test_gf007_reads_in_later_cells_count(tmp_path):
     out = graphfree_fix("--check", str(path)).stdout.decode()
     assert "train.ipynb:cell 2:4:5: GF007 'state'" in out
     assert "no autofix: 'state' is read after the loop" in out
+
+
+# -- IPython lines: where IPython finds them, read as it reads them ----------------------------------
+
+def _check(*cells):
+    """graphfree-fix --check on a notebook of these code cells: (exit status, stdout, stderr)."""
+    return _run_on(notebook(*cells), "--check")
+
+
+def _run_on(text, *args, tmp=[]):
+    import tempfile
+    folder = tempfile.mkdtemp()
+    path = f"{folder}/train.ipynb"
+    with open(path, "w", newline="") as f:
+        f.write(text)
+    result = graphfree_fix(*args, path)
+    with open(path, newline="") as f:
+        after = f.read()
+    return result.returncode, result.stdout.decode().replace(path, "nb"), \
+        result.stderr.decode().replace(path, "nb"), after
+
+
+EPOCHS = ("for epoch in range(2):\n    for x in loader:\n        out = model(x)\n"
+          "        l = out.sum()\n        l.backward()\n"
+          "    print('epoch %d, loss %.4f'\n          % (epoch + 1, l))")
+
+
+def test_a_percent_inside_brackets_is_python_not_a_magic():
+    """`print('...%d'` and a continuation line that starts with `% (...)` is common (d2l)."""
+    code, out, err, _ = _check("model.train()", EPOCHS)
+    assert (code, err) == (1, ""), err
+    assert "nb:cell 3:3:9: GF004 would insert 'del out'" in out.splitlines()
+
+
+def test_a_help_line_ending_in_a_question_mark_is_kept():
+    code, out, err, after = _run_on(notebook("import torch\ntorch.nn.Linear?", TRAIN))
+    assert (code, err) == (0, ""), err
+    cells = json.loads(after)["cells"]
+    assert cells[1]["source"] == ["import torch\n", "torch.nn.Linear?"]
+    assert "    del out\n" in cells[2]["source"]
+
+
+# Cells whose IPython lines are compared with IPython's own reading (transform_cell).
+IPYTHON_CASES = [
+    "%matplotlib inline\nimport torch",
+    "!pip install torch\nfiles = !ls\nx = %time f()\nt = %timeit -o f()",
+    "help?\n?help\ntorch.nn.Linear?\nobj??\nd['a']?\n%timeit?",
+    EPOCHS,
+    "print('epoch %d' %\n      epoch)\ny = 7 \\\n% 3",
+    "s = '''\n%not a magic\n!nor this\nhelp?\n'''\nz = \"%d\" % 3",
+    "s = \"\"\"%x\n  !y\"\"\" ; w = 1",
+    "for i in range(3):\n    %time f(i)\n    !echo {i} $i\n    r = !ls\n    if i:\n        %ls",
+    "%time x = 1 + \\\n  2\nprint(x)",
+    "x = 5  # really?\nprint(x)",
+    "/f a b\n,g c d\n;h e",
+    "if x:\n    pass\n%ls\nwhile False:\n    !ls\nelse:\n    y = %env",
+    "a = b = %time f()\nc = (%time)\nf'{x!r}'",
+    "%load_ext autoreload\n%autoreload 2\nx = !ls -la | grep 'a'\n!echo \"it's\"\nprint(x)",
+    "def f():\n    return (1\n%2)\n%who",
+    "x = [\n    1,\n]\n%who\nfoo(\n)?",
+    "for l in loader:\n    loss = l.sum()\n    print(\"%d\"\n    % loss)\n    !echo {loss}",
+]
+
+
+def _ipython_rewrites(source):
+    """The lines (0-based) of `source` that IPython's own transformer rewrites."""
+    import difflib
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    old = (source + "\n").splitlines(keepends=True)
+    new = TransformerManager().transform_cell(source).splitlines(keepends=True)
+    return {i for op, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False)
+            .get_opcodes() if op != "equal" for i in range(i1, i2)}
+
+
+def test_ipython_lines_are_those_ipython_rewrites():
+    """Differential, against IPython's transform_cell: the lines graphfree-fix puts back as IPython
+    lines are exactly those IPython rewrites."""
+    from flake8_graphfree.adapters.notebook import read
+
+    for source in IPYTHON_CASES:
+        nb = read(notebook(source).encode())
+        ours = {i for first, last in nb.parts[0].ipython for i in range(first, last + 1)}
+        assert ours == _ipython_rewrites(source), source
+
+
+def test_ipython_lines_and_cell_magics_read_the_names_they_mention():
+    """No `del` before an IPython line or a later left-out cell that reads the name."""
+    loop = ("for x in loader:\n    out = model(x)\n    loss = out.sum()\n    loss.backward()\n"
+            "    {line}\n    opt.step()")
+    for line in ("%time print(out.shape)", "!echo {out.shape}", "!echo $out",
+                 "y = %time out.sum()", "files = !ls {out}"):
+        code, out, err, after = _run_on(notebook("model.train()", loop.format(line=line)))
+        assert (code, err) == (0, ""), (line, err)
+        cell = "".join(json.loads(after)["cells"][2]["source"])
+        assert cell.index("    del out\n") > cell.index(line), (line, cell)
+        assert "    " + line in cell.splitlines()
+    # A module-level loop's value, read by a later cell magic's cell: no del after the loop.
+    state = ("model.train()\nstate = None\nfor x in loader:\n    state = model(x, state)\n"
+             "    loss = state.sum()\n    loss.backward()\n    del loss")
+    for later in ("%%time\nprint(state.shape)", "%%capture\nstate"):
+        code, out, err, after = _run_on(notebook(state, later), "--check")
+        assert code == 0 and "no autofix: 'state' is read after the loop" in out, (later, out)
+
+
+def test_positions_after_ipython_lines_and_left_out_cells():
+    cells = ("%%bash\nls", "%matplotlib inline\n!ls\nx = 1", "import torch\n" + TRAIN)
+    code, out, err, _ = _check(*cells)
+    assert code == 1, err
+    assert "nb:cell 4:3:5: GF004 would insert 'del out'" in out.splitlines()
+
+
+def test_a_cell_that_does_not_parse_is_reported_and_the_others_are_fixed():
+    bad = "print('unclosed'\nx = 1"
+    code, out, err, _ = _check(bad, TRAIN)
+    assert code == 2
+    assert err.splitlines() == ["nb: error: cell 2: cannot parse: '(' was never closed (line 1)"]
+    assert "nb:cell 3:2:5: GF004 would insert 'del out'" in out.splitlines()
+    # Written when the cell does not mention the deleted names; the cell is kept as it was.
+    code, out, err, after = _run_on(notebook(bad, TRAIN))
+    assert code == 2 and "nb:cell 3:2:5: GF004 fixed: inserted 'del out'" in out.splitlines()
+    cells = json.loads(after)["cells"]
+    assert "".join(cells[1]["source"]) == bad and "    del out\n" in cells[2]["source"]
+    # Not written when it does (even before the loop: cells are run again, out of order).
+    before = notebook("print(out.shape", TRAIN)
+    code, out, err, after = _run_on(before)
+    assert code == 2 and after == before
+    assert "nb: error: cannot write: a fix deletes or changes 'out', which cell 2 (not " \
+        "analysed) mentions" in err.splitlines()
+    # A later cell that does not parse reads what it mentions: no del before it.
+    code, out, err, after = _run_on(notebook(TRAIN, "print(out.shape"))
+    assert code == 2 and "    del out\n" not in json.loads(after)["cells"][1]["source"]
+
+
+def test_text_a_user_can_type_is_not_taken_for_a_marker():
+    for typed in ("# graphfree-cell 0", "pass  # graphfree-magic 7", "# cell 1"):
+        before = notebook(f"{typed}\nmodel.train()", TRAIN)
+        code, out, err, after = _run_on(before)
+        assert (code, err) == (0, ""), (typed, err)
+        expected = json.loads(before)
+        expected["cells"][2]["source"] = FIXED_TRAIN
+        assert json.loads(after) == expected, typed
+
+
+FIXED_TRAIN = ["for x in loader:\n", "    out = model(x)\n", "    loss = out.sum()\n",
+               "    del out\n", "    loss.backward()\n", "    del loss\n", "    !nvidia-smi\n",
+               "    files = !ls\n", "    opt.step()"]
+
+
+def test_fixed_train():
+    """What the tests above expect TRAIN to become when no later cell reads `loss`."""
+    code, out, err, after = _run_on(notebook("model.train()", TRAIN))
+    assert (code, err) == (0, "") and json.loads(after)["cells"][2]["source"] == FIXED_TRAIN
+
+
+def test_a_cell_whose_source_is_not_text_is_reported_and_the_others_analysed():
+    data = json.loads(notebook("model.train()", TRAIN, "x = 1"))
+    for bad, why in ((None, "null"), (5, "a number"), (["x = 1\n", 3], "a list holding a number")):
+        data["cells"][1]["source"] = bad
+        code, out, err, after = _run_on(json.dumps(data, indent=1) + "\n", "--check")
+        assert code == 2, err
+        assert err.splitlines() == [f"nb: error: cell 2: cannot read: its source is not text but "
+                                    f"{why}"]
+        assert "nb:cell 3:2:5: GF004 would insert 'del out'" in out.splitlines()
+
+
+def test_an_inserted_line_keeps_the_cells_line_ending():
+    data = json.loads(notebook("model.train()", TRAIN.replace("\n", "\r\n")))
+    code, out, err, after = _run_on(json.dumps(data, indent=1) + "\n")
+    assert (code, err) == (0, ""), err
+    source = json.loads(after)["cells"][2]["source"]
+    assert source[3] == "    del out\r\n" and all(s.endswith("\r\n") for s in source[:-1])
