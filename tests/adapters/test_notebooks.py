@@ -323,3 +323,108 @@ def test_an_inserted_line_keeps_the_cells_line_ending():
     assert (code, err) == (0, ""), err
     source = json.loads(after)["cells"][2]["source"]
     assert source[3] == "    del out\r\n" and all(s.endswith("\r\n") for s in source[:-1])
+
+
+# -- generated programs, with IPython lines, run in IPython before and after the fix ---------------
+
+# Runs notebooks (lists of cell sources, from stdin as JSON) in one IPython shell, one after the
+# other with a fresh namespace: what each prints (%time's timings left out), then how it ended.
+# Shell lines print their command once IPython has expanded it (no shell needed).
+IPYTHON_RUNNER = r"""
+import contextlib, io, json, re, sys
+sys.path.insert(0, sys.argv[1])
+import standin_torch
+import IPython.core.interactiveshell as ish
+ish.system = lambda cmd: print(cmd) or 0
+shell = ish.InteractiveShell.instance()
+shell.showtraceback = lambda *a, **k: None
+timing = re.compile(r"^(CPU times|Wall time): .*\n", re.M)
+results = []
+for cells in json.load(sys.stdin):
+    standin_torch.reset()
+    shell.reset(new_session=False)
+    shell.execution_count = 1
+    out, end = io.StringIO(), "exit 0"
+    for cell in cells:
+        with contextlib.redirect_stdout(out):
+            result = shell.run_cell(cell)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            end = f"{type(error).__name__}: {error}"
+            break
+    results.append(timing.sub("", out.getvalue()) + "--\n" + end)
+json.dump(results, sys.__stdout__)
+"""
+
+_PROBE = "type(globals().get('{n}')).__name__"
+IPYTHON_LINES = ["%time print('{n}' in globals() and type({n}).__name__)",
+                 "!echo {{" + _PROBE + "}} ${n}",
+                 "_gf = %time " + _PROBE + "\n{indent}print(_gf)",
+                 "%timeit -n1 -r1 -q print(" + _PROBE + ")"]
+
+
+def _with_ipython_lines(cells, r):
+    """`cells` with IPython lines that read the program's names, in module-level loops and between
+    cells, and now and then a `%%capture` cell."""
+    from ..fix.programs import GRAPH, HOLDERS
+
+    names = GRAPH + HOLDERS
+    out = []
+    for cell in cells:
+        lines = cell.split("\n")
+        spots = []
+        for node in ast.walk(ast.parse(cell)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                break  # statements only: a cell holds one top-level statement
+            if isinstance(node, (ast.For, ast.While)):
+                spots += [(s.end_lineno, s.col_offset) for s in node.body]
+        if isinstance(ast.parse(cell).body[0], (ast.FunctionDef, ast.ClassDef)):
+            spots = []
+        spots = sorted(dict(spots).items())  # one a line: the innermost statement ending there
+        for end, col in sorted(r.sample(spots, min(len(spots), 2)), reverse=True):
+            line = r.choice(IPYTHON_LINES).format(n=r.choice(names), indent=" " * col)
+            lines.insert(end, " " * col + line)
+        out.append("\n".join(lines))
+        if r.random() < 0.3:
+            out.append(r.choice(IPYTHON_LINES).format(n=r.choice(names), indent=""))
+        if r.random() < 0.15:
+            out += [f"%%capture _cap\nprint({_PROBE.format(n=r.choice(names))})",
+                    "print(_cap.stdout, end='')"]
+    return out
+
+
+def _code_cells(text):
+    return ["".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "code"]
+
+
+def test_generated_notebooks_with_ipython_lines_behave_the_same_in_ipython_after_the_fix(tmp_path):
+    """Differential, in IPython itself: each generated program, split into cells with IPython lines
+    that read its names, runs in IPython before and after graphfree-fix with the same output."""
+    import random
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path, before, after, seeds = tmp_path / "prog.ipynb", [], [], []
+    settings = cli.load(str(tmp_path))
+    for seed in range(150):
+        source = program(seed)
+        cells = _with_ipython_lines(_cells(source), random.Random(seed))
+        path.write_text(notebook(*cells))
+        report = cli.process(str(path), "fix", settings)
+        assert report.error is None and not report.cell_errors, (seed, report.error)
+        if report.changed:
+            before.append(cells)
+            after.append(_code_cells(path.read_text()))
+            seeds.append(seed)
+    assert len(seeds) >= 30, len(seeds)
+    fix_dir = Path(__file__).resolve().parent.parent / "fix"
+    done = subprocess.run([sys.executable, "-c", IPYTHON_RUNNER, str(fix_dir)],
+                          input=json.dumps(before + after), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    diverged = [(seed, a, b) for seed, a, b in zip(seeds, results, results[len(seeds):]) if a != b]
+    assert not diverged, diverged[0]
+    # The IPython lines ran, and read the names (else the check shows nothing).
+    assert sum("echo " in r for r in results) >= 10, results
