@@ -31,6 +31,7 @@ import json
 import keyword
 import re
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -68,11 +69,6 @@ class Notebook:
     parts: List[_Part]
     text: str  # the module analysed
     errors: List[str] = field(default_factory=list)  # one line per cell that could not be read
-
-    @property
-    def cells(self) -> List[int]:
-        """Indices in data["cells"] of the code cells analysed, in order."""
-        return [p.index for p in self.parts if not p.left_out]
 
     def _starts(self, text: str) -> List[int]:
         if text == self.text:
@@ -169,7 +165,7 @@ def _joined(part: _Part, new: List[str], old: List[str], at: Dict[int, int]) -> 
 
 
 def _words(text: str) -> Set[str]:
-    return {w for w in _WORD.findall(text) if not keyword.iskeyword(w)}
+    return {w for w in _WORD.findall(text) if w.isidentifier() and not keyword.iskeyword(w)}
 
 
 def _reads(indent: str, text: str, target: str = "") -> str:
@@ -214,11 +210,15 @@ def read(raw: bytes) -> Notebook:
             continue
         lines, part.ipython = _python_lines([line.rstrip("\r\n") + "\n" for line in part.lines])
         try:
-            ast.parse("".join(lines))
-        except (SyntaxError, ValueError) as e:  # ValueError: a null byte
+            with warnings.catch_warnings():  # the module's own parse shows them once
+                warnings.simplefilter("ignore")
+                ast.parse("".join(lines))
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:  # ValueError: a NUL
             where = f" (line {e.lineno})" if getattr(e, "lineno", None) else ""
+            why = "too deeply nested" if isinstance(e, (RecursionError, MemoryError)) else (
+                getattr(e, "msg", None) or str(e))
             part.left_out, part.words = True, _words(source)
-            part.problem = f"{getattr(e, 'msg', None) or e}{where}"
+            part.problem = f"{why}{where}"
             errors.append(f"cell {index + 1}: cannot parse: {part.problem}")
             module.append(_reads("", source))
             continue
@@ -285,36 +285,44 @@ def _continued(lines: List[str], first: int) -> int:
 
 def _first_ipython_line(lines: List[str]) -> Optional[Tuple[int, int, str, str]]:
     """(first line, last line, assignment target text, indent) of the IPython line IPython would
-    transform first: a help line (`obj?`) first, then the earliest escaped line or assignment."""
+    transform next: of the first help line (`obj?`), escaped line (`%magic`, `!ls`) and
+    assignments (`x = %magic`, `x = !ls`), the earliest (a help line first at the same place)."""
     logical = _logical_lines(lines)
+    found: List[Tuple[Tuple[int, int, int], Tuple[int, int, str, str]]] = []
     for line in logical:  # HelpEnd: the first line whose last token before NEWLINE is '?'
         if len(line) > 2 and line[-2].string == "?":
             start = _first_token(line)
             if start is not None:
-                row, end = start.start[0] - 1, line[-2].start[0] - 1
-                if _HELP.search("".join(lines[row:end + 1])[start.start[1]:]):
-                    return row, end, "", lines[row][:start.start[1]]
-            break  # IPython leaves it (`d['a']?`: a SyntaxError) and looks no further for help
-    for line in logical:
+                (row, col), end = start.start, line[-2].start[0]
+                # IPython leaves a help line it cannot read (`d['a']?`: a SyntaxError)
+                if _HELP.search("".join(lines[row - 1:end])[col:]):
+                    found.append(((row, col, 5), (row - 1, end - 1, "", lines[row - 1][:col])))
+            break
+    for line in logical:  # EscapedCommand
         start = _first_token(line)
-        if start is None:
-            continue
-        row = start.start[0] - 1
-        if start.string in _ESCAPES:
-            return row, _continued(lines, row), "", lines[row][:start.start[1]]
-        assign = _assign(line)
-        if assign is not None:
-            tok = line[assign]
-            row = start.start[0] - 1
-            target = lines[row][start.start[1]:] if tok.start[0] - 1 == row else ""
-            target = target[:tok.start[1] - start.start[1]].rstrip()
-            try:
-                ast.parse(f"{target} = 0")
-            except SyntaxError:
-                target = ""
-            target = f"{target} = " if target else ""
-            return row, _continued(lines, tok.start[0] - 1), target, lines[row][:start.start[1]]
-    return None
+        if start is not None and start.string in _ESCAPES:
+            (row, col) = start.start
+            found.append(((row, col, 10), (row - 1, _continued(lines, row - 1), "",
+                                           lines[row - 1][:col])))
+            break
+    for kind in ("%", "!"):  # MagicAssign, SystemAssign
+        for line in logical:
+            tok = _assign(line, kind)
+            if tok is None:
+                continue
+            (row, col), start = tok.start, _first_token(line)
+            if start is None or start.start[0] != row:  # `x = \` then `%magic`: from `%` on
+                target, indent = "", lines[row - 1][:col]
+            else:
+                target = lines[row - 1][start.start[1]:col].rstrip()
+                try:
+                    ast.parse(f"{target} 0")
+                except SyntaxError:
+                    target = ""
+                target, indent = target and f"{target} ", lines[row - 1][:start.start[1]]
+            found.append(((row, col, 10), (row - 1, _continued(lines, row - 1), target, indent)))
+            break
+    return min(found)[1] if found else None
 
 
 def _first_token(line: list):
@@ -325,17 +333,24 @@ def _first_token(line: list):
     return None
 
 
-def _assign(line: list) -> Optional[int]:
-    """The index of the `%` or `!` of `x = %magic` / `x = !shell` in a logical line's tokens."""
+def _assign(line: list, kind: str):
+    """The `%` of `x = %magic` (kind '%') or the `!` of `x = !shell` (kind '!') in a logical
+    line's tokens, found as IPython finds them (after the first `=` outside brackets)."""
     depth = 0
     for i, tok in enumerate(line):
         if tok.string == "=" and depth == 0:
-            rest = [t for t in line[i + 1:] if not (t.type == tokenize.ERRORTOKEN
-                                                    and t.string.isspace())]
-            if len(rest) >= 2 and rest[0].string == "%" and rest[1].type == tokenize.NAME:
-                return line.index(rest[0])
-            if rest and rest[0].string == "!" and not tok.line.strip().startswith("="):
-                return line.index(rest[0])
+            if kind == "%":
+                if len(line) > i + 2 and line[i + 1].string == "%" and line[i + 2].type == \
+                        tokenize.NAME:
+                    return line[i + 1]
+                return None
+            if tok.line.strip().startswith("="):
+                return None
+            for nxt in line[i + 1:]:  # before Python 3.12, `!` and spaces are error tokens
+                if nxt.string == "!":
+                    return nxt
+                if not (nxt.type == tokenize.ERRORTOKEN and nxt.string.isspace()):
+                    return None
             return None
         if tok.string in ("(", "[", "{"):
             depth += 1

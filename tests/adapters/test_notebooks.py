@@ -211,19 +211,34 @@ IPYTHON_CASES = [
     "def f():\n    return (1\n%2)\n%who",
     "x = [\n    1,\n]\n%who\nfoo(\n)?",
     "for l in loader:\n    loss = l.sum()\n    print(\"%d\"\n    % loss)\n    !echo {loss}",
+    "x = \\\n%time f()\nprint(x)\na: int = %time f()\nb[0], c.d = !ls",
+    "s = 'it''s'\n%who\nt = f'{s!r:>{w}}' % 2\n!echo 'unclosed\nprint(s) ; %who",
 ]
 
 
 def _ipython_rewrites(source):
-    """The lines (0-based) of `source` that IPython's own transformer rewrites."""
-    import difflib
-
+    """The lines (0-based) of `source` that IPython's own transformer rewrites: its token
+    transforms run one at a time, each replacing some lines of the cell with one."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    old = (source + "\n").splitlines(keepends=True)
-    new = TransformerManager().transform_cell(source).splitlines(keepends=True)
-    return {i for op, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False)
-            .get_opcodes() if op != "equal" for i in range(i1, i2)}
+    manager = TransformerManager()
+    lines = (source if source.endswith("\n") else source + "\n").splitlines(keepends=True)
+    blank = lambda lines: [line if line.strip() else "\n" for line in lines]  # noqa: E731
+    for transform in manager.cleanup_transforms + manager.line_transforms:
+        new = transform(lines)  # no prompt, leading indent or cell magic in these cells
+        assert blank(new) == blank(lines), source
+        lines = new
+    origin, found = list(range(len(lines))), set()
+    while True:
+        changed, new = manager.do_one_token_transform(lines)
+        if not changed:
+            return found
+        same = min(len(lines), len(new))
+        p = next((i for i in range(same) if lines[i] != new[i]), same)
+        q = next((i for i in range(same - p) if lines[-1 - i] != new[-1 - i]), same - p)
+        found |= {origin[i] for i in range(p, len(lines) - q)}
+        origin = origin[:p] + [origin[p]] * (len(new) - q - p) + origin[len(lines) - q:]
+        lines = new
 
 
 def test_ipython_lines_are_those_ipython_rewrites():
@@ -235,6 +250,37 @@ def test_ipython_lines_are_those_ipython_rewrites():
         nb = read(notebook(source).encode())
         ours = {i for first, last in nb.parts[0].ipython for i in range(first, last + 1)}
         assert ours == _ipython_rewrites(source), source
+
+
+# Pieces of cells: IPython lines, Python lines that look like them, and lines that open or close
+# brackets, strings, blocks and continuations; random cells of them are compared with IPython.
+PIECES = ["%time f(x)", "!ls {x}", "y = !ls", "z = %time g()", "help?", "?help", "a.b?", "d['a']?",
+          "print('%d'", "% (1, 2))", "x = (", ")", "'''", "s = '''", "%who", "if x:", "    %ls",
+          "    y = 1", "for i in r:", "    !echo $i", "    q = %env", "x = 1 \\", "% 3", "% x",
+          "#?", "x = 5  # ?", "/f a", ",g b", ";h c", "pass", '"""', "f(", "  )?", "!echo 'it",
+          "    %%ls", "x = %time \\", "  f()", "a = b = %x", "c == !d", "w = ! ls", "else:",
+          "    pass", "f'{x!r}'", "  ", ""]
+
+
+def test_ipython_lines_of_random_cells_are_those_ipython_rewrites():
+    import random
+
+    from flake8_graphfree.adapters.notebook import read
+
+    r, compared = random.Random(0), 0
+    for _ in range(1500):
+        source = "\n".join(r.choice(PIECES) for _ in range(r.randint(1, 7)))
+        if source[:1] in " \n" or not source.strip():
+            continue  # IPython strips a leading indent and blank lines first
+        try:
+            theirs = _ipython_rewrites(source)
+        except SyntaxError:  # IPython's tokenizer refuses the cell (an IndentationError)
+            continue
+        part = read(notebook(source).encode()).parts[0]
+        ours = {i for first, last in part.ipython for i in range(first, last + 1)}
+        assert ours == theirs, source
+        compared += 1
+    assert compared > 1000
 
 
 def test_ipython_lines_and_cell_magics_read_the_names_they_mention():
