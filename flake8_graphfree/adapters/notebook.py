@@ -1,4 +1,4 @@
-"""Jupyter notebooks for graphfree-fix: the code cells as one module, fixed, written back cell by cell.
+"""Jupyter notebooks for graphfree-fix: the code cells as one module, fixed, written back by cell.
 
 A notebook's code cells share one namespace (the kernel's), so they are analysed together, in
 order, as one module: a name deleted after a loop in one cell may be read in a later one. Cells
@@ -243,14 +243,16 @@ def _kind(value) -> str:
 def _python_lines(lines: List[str]) -> Tuple[List[str], List[Tuple[int, int]]]:
     """The cell's lines (each ending in '\\n') with each IPython line replaced by a placeholder of
     as many lines, and the (first, last) line of each. As IPython does, the cell is tokenized
-    again after each replacement: what follows an IPython line need not be Python."""
+    again after each replacement (what follows an IPython line need not be Python); nothing
+    before the replaced line's logical line changed, so tokenizing resumes there."""
     lines = list(lines)
     found: List[Tuple[int, int]] = []
+    state = _State(0, [0], 0, 0, False)
     for _ in range(len(lines) + 1):
-        hit = _first_ipython_line(lines)
+        hit = _next_ipython_line(lines, state)
         if hit is None:
             break
-        first, last, target, indent = hit
+        first, last, target, indent, state = hit
         text = "".join(lines[first:last + 1])
         lines[first:last + 1] = [_reads(indent, text, target) + "\n"] + [indent + "#\n"] * (
             last - first)
@@ -258,22 +260,66 @@ def _python_lines(lines: List[str]) -> Tuple[List[str], List[Tuple[int, int]]]:
     return lines, sorted(found)
 
 
-def _logical_lines(lines: List[str]) -> List[list]:
-    """Tokens grouped by logical line, as IPython's make_tokens_by_line groups them."""
-    out: List[list] = [[]]
-    depth = 0
+@dataclass
+class _State:
+    """Where tokenizing a cell resumes: a logical line's first line (0-based), and the state there
+    of the tokenizer (open blocks' columns; brackets opened less closed, which a stray `)` makes
+    negative) and of IPython's grouping (open brackets, never below 0); and whether a help line
+    IPython cannot read came before (IPython then finds no other)."""
+
+    row: int
+    indents: List[int]
+    parens: int
+    depth: int
+    no_help: bool
+
+
+def _logical_lines(lines: List[str], at: _State):
+    """(tokens, state before them) of each logical line of lines[at.row:], grouped as IPython's
+    make_tokens_by_line groups them; rows as in `lines`, 1-based."""
+    # Lines that put the tokenizer in the state it had at `at.row`, lexically.
+    prefix = [" " * col + "0\n" for col in at.indents[1:]]
+    if at.parens < 0:
+        prefix.append(" " * at.indents[-1] + ")" * -at.parens + "\n")
+    shift = at.row - len(prefix)
+    group: list = []
+    indents, parens, depth = [0], 0, at.depth
+    before = at
     try:
-        for tok in tokenize.generate_tokens(iter(lines).__next__):
-            out[-1].append(tok)
+        for tok in tokenize.generate_tokens(iter(prefix + lines[at.row:]).__next__):
+            if not group:
+                before = _State(tok.start[0] - 1 + shift, indents[:], parens, depth, at.no_help)
+            if tok.type == tokenize.INDENT:
+                indents.append(_column(tok.string))
+            elif tok.type == tokenize.DEDENT and len(indents) > 1:
+                indents.pop()
+            elif tok.string in ("(", "[", "{"):
+                parens += 1
+            elif tok.string in (")", "]", "}"):
+                parens -= 1
+            if tok.start[0] <= len(prefix):
+                continue
+            group.append(tok._replace(start=(tok.start[0] + shift, tok.start[1]),
+                                      end=(tok.end[0] + shift, tok.end[1])))
             if tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth <= 0):
-                out.append([])
+                yield group, before
+                group = []
             elif tok.string in ("(", "[", "{"):
                 depth += 1
             elif tok.string in (")", "]", "}") and depth > 0:
                 depth -= 1
     except (tokenize.TokenError, SyntaxError):
         pass
-    return [line for line in out if line]
+    if group:
+        yield group, before
+
+
+def _column(indent: str) -> int:
+    """The column the tokenizer gives an indentation (a tab to the next multiple of 8)."""
+    col = 0
+    for c in indent:
+        col = (col // 8 + 1) * 8 if c == "\t" else 0 if c == "\f" else col + 1
+    return col
 
 
 def _continued(lines: List[str], first: int) -> int:
@@ -283,35 +329,38 @@ def _continued(lines: List[str], first: int) -> int:
     return last
 
 
-def _first_ipython_line(lines: List[str]) -> Optional[Tuple[int, int, str, str]]:
-    """(first line, last line, assignment target text, indent) of the IPython line IPython would
-    transform next: of the first help line (`obj?`), escaped line (`%magic`, `!ls`) and
-    assignments (`x = %magic`, `x = !ls`), the earliest (a help line first at the same place)."""
-    logical = _logical_lines(lines)
-    found: List[Tuple[Tuple[int, int, int], Tuple[int, int, str, str]]] = []
-    for line in logical:  # HelpEnd: the first line whose last token before NEWLINE is '?'
-        if len(line) > 2 and line[-2].string == "?":
-            start = _first_token(line)
+def _next_ipython_line(lines: List[str], at: _State):
+    """(first line, last line, assignment target text, indent, where to look next) of the
+    IPython line IPython transforms next, looking from `at`: of the first help line (`obj?`),
+    escaped line (`%magic`, `!ls`) and assignments (`x = %magic`, `x = !ls`), the earliest (a
+    help line first at the same place): those of the first logical line that has one."""
+    no_help = at.no_help
+    for line, before in _logical_lines(lines, at):
+        before.no_help = no_help
+        found: list = []
+        if not no_help and len(line) > 2 and line[-2].string == "?":  # HelpEnd
+            # from the first token, even a blank line's or a comment's (inside brackets)
+            start = next((t for t in line if t.type not in (tokenize.INDENT, tokenize.DEDENT)),
+                         None)
             if start is not None:
                 (row, col), end = start.start, line[-2].start[0]
-                # IPython leaves a help line it cannot read (`d['a']?`: a SyntaxError)
+                # IPython leaves a help line it cannot read (`d['a']?`: a SyntaxError), and
+                # finds no other
                 if _HELP.search("".join(lines[row - 1:end])[col:]):
                     found.append(((row, col, 5), (row - 1, end - 1, "", lines[row - 1][:col])))
-            break
-    for line in logical:  # EscapedCommand
+                else:
+                    no_help = True
         start = _first_token(line)
-        if start is not None and start.string in _ESCAPES:
+        if start is not None and start.string in _ESCAPES:  # EscapedCommand
             (row, col) = start.start
             found.append(((row, col, 10), (row - 1, _continued(lines, row - 1), "",
                                            lines[row - 1][:col])))
-            break
-    for kind in ("%", "!"):  # MagicAssign, SystemAssign
-        for line in logical:
+        for kind in ("%", "!"):  # MagicAssign, SystemAssign
             tok = _assign(line, kind)
             if tok is None:
                 continue
-            (row, col), start = tok.start, _first_token(line)
-            if start is None or start.start[0] != row:  # `x = \` then `%magic`: from `%` on
+            (row, col) = tok.start
+            if start is None or start.start[0] != row:  # `x = \\` then `%magic`: from `%` on
                 target, indent = "", lines[row - 1][:col]
             else:
                 target = lines[row - 1][start.start[1]:col].rstrip()
@@ -321,8 +370,9 @@ def _first_ipython_line(lines: List[str]) -> Optional[Tuple[int, int, str, str]]
                     target = ""
                 target, indent = target and f"{target} ", lines[row - 1][:start.start[1]]
             found.append(((row, col, 10), (row - 1, _continued(lines, row - 1), target, indent)))
-            break
-    return min(found)[1] if found else None
+        if found:
+            return (*min(found)[1], before)
+    return None
 
 
 def _first_token(line: list):
