@@ -317,6 +317,26 @@ def test_positions_after_ipython_lines_and_left_out_cells():
     assert "nb:cell 4:3:5: GF004 would insert 'del out'" in out.splitlines()
 
 
+def test_positions_point_at_the_names_in_the_notebook_checked_and_written():
+    """Each `cell N:L:C` names where the finding's name is: in the notebook as it is (--check) and
+    as written (a fix mode), with IPython lines, a left-out cell and inserted lines before it."""
+    import re
+
+    cells = ("%%capture\nprint(1)", "for x in loader:\n    %time y = 1\n    out = model(x)\n"
+             "    loss = out.sum()\n    !ls {y}\n    loss.backward()\n    !echo {y}",
+             "for x in loader:\n    out = model(x)\n    loss = out.sum()\n    loss.backward()")
+    for mode in ("--check", None):
+        code, out, err, after = _run_on(notebook(*cells), *([mode] if mode else []))
+        assert code == (1 if mode else 0), err
+        found = re.findall(r"^nb:cell (\d+):(\d+):(\d+): GF\d+ .*'del (\w+)'$",
+                           out, re.M)
+        assert len(found) == 4, out
+        sources = json.loads(after)["cells"]
+        for cell, line, col, name in found:
+            text = "".join(sources[int(cell) - 1]["source"]).split("\n")[int(line) - 1]
+            assert text[int(col) - 1:].startswith(name), (mode, cell, line, col, name, text)
+
+
 def test_a_cell_that_does_not_parse_is_reported_and_the_others_are_fixed():
     bad = "print('unclosed'\nx = 1"
     code, out, err, _ = _check(bad, TRAIN)
