@@ -59,7 +59,7 @@ class _Part:
     ipython: List[Tuple[int, int]] = field(default_factory=list)  # (first, last) cell lines
     left_out: bool = False
     words: Set[str] = field(default_factory=set)  # the names a left-out cell mentions
-    problem: Optional[str] = None  # why it was left out, when that is an error
+    problem: Optional[str] = None  # why it was left out, when that is an error (one line)
 
 
 @dataclass
@@ -198,9 +198,9 @@ def read(raw: bytes) -> Notebook:
         if not isinstance(source, str):
             what = (f"a list holding {_kind(next(s for s in source if not isinstance(s, str)))}"
                     if isinstance(source, list) else _kind(source))
-            part.left_out, part.problem = True, f"its source is not text but {what}"
+            part.left_out, part.problem = True, f"cannot read: its source is not text but {what}"
             part.words = _words(json.dumps(source))
-            errors.append(f"cell {index + 1}: cannot read: {part.problem}")
+            errors.append(f"cell {index + 1}: {part.problem}")
             module.append(_reads("", json.dumps(source)))
             continue
         part.lines = _LINES.findall(source)
@@ -218,8 +218,8 @@ def read(raw: bytes) -> Notebook:
             why = "too deeply nested" if isinstance(e, (RecursionError, MemoryError)) else (
                 getattr(e, "msg", None) or str(e))
             part.left_out, part.words = True, _words(source)
-            part.problem = f"{why}{where}"
-            errors.append(f"cell {index + 1}: cannot parse: {part.problem}")
+            part.problem = f"cannot parse: {why}{where}"
+            errors.append(f"cell {index + 1}: {part.problem}")
             module.append(_reads("", source))
             continue
         module.extend(line[:-1] for line in lines)
