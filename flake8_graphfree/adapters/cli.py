@@ -138,6 +138,9 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
         except NotebookError as e:
             report.error = f"cannot write: {e}" if mode == "fix" else str(e)
             return report
+        except Exception as e:  # noqa: BLE001 - one line, never a traceback; the file as it was
+            report.error = failure_reason(e)
+            return report
         try:
             result.source, result.new_source = source, notebook.dump(data).encode("utf-8")
         except NotebookError as e:

@@ -128,10 +128,9 @@ class Notebook:
                                         f"cell {part.index + 1}")
             cell = data["cells"][part.index]
             text = _joined(part, cell_new, cell_old, at)
-            before = cell["source"] if isinstance(cell["source"], str) else "".join(
-                cell["source"])
-            if text != before:
-                cell["source"] = text if isinstance(cell["source"], str) else _LINES.findall(text)
+            source = cell.get("source", "")
+            if text != (source if isinstance(source, str) else "".join(source)):
+                cell["source"] = text if isinstance(source, str) else _LINES.findall(text)
         return data
 
     def dump(self, data: dict) -> str:

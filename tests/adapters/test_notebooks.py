@@ -389,6 +389,10 @@ def test_a_cell_whose_source_is_not_text_is_reported_and_the_others_analysed():
         assert err.splitlines() == [f"nb: error: cell 2: cannot read: its source is not text but "
                                     f"{why}"]
         assert "nb:cell 3:2:5: GF004 would insert 'del out'" in out.splitlines()
+    del data["cells"][1]["source"]  # no source at all: an empty cell
+    code, out, err, after = _run_on(json.dumps(data, indent=1) + "\n")
+    assert (code, err) == (0, ""), err
+    assert "    del out\n" in json.loads(after)["cells"][2]["source"]
 
 
 def test_an_inserted_line_keeps_the_cells_line_ending():
