@@ -167,11 +167,14 @@ def _words(text: str) -> Set[str]:
     return {w for w in _WORD.findall(text) if w.isidentifier() and not keyword.iskeyword(w)}
 
 
-def _reads(indent: str, text: str, target: str = "") -> str:
-    """A statement that reads every name `text` mentions (and binds `target`, if given)."""
+def _reads(indent: str, text: str, target: str = "", lines: int = 1) -> List[str]:
+    """A statement of as many `lines` that reads every name `text` mentions (and binds `target`,
+    if given): a tuple, its closing bracket on the last line (one logical line, as IPython makes
+    an IPython line of several one line)."""
     names = sorted(_words(text))
-    value = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
-    return f"{indent}{target}{value}"
+    comma = "," if len(names) == 1 or (names and lines > 1) else ""
+    first = f"{indent}{target}(" + ", ".join(names) + comma
+    return [first + ")\n"] if lines == 1 else [first + "\n"] + ["\n"] * (lines - 2) + [")\n"]
 
 
 def read(raw: bytes) -> Notebook:
@@ -200,12 +203,12 @@ def read(raw: bytes) -> Notebook:
             part.left_out, part.problem = True, f"cannot read: its source is not text but {what}"
             part.words = _words(json.dumps(source))
             errors.append(f"cell {index + 1}: {part.problem}")
-            module.append(_reads("", json.dumps(source)))
+            module.append(_reads("", json.dumps(source))[0][:-1])
             continue
         part.lines = _LINES.findall(source)
         if source.lstrip().startswith("%%"):  # a cell magic: not Python
             part.left_out, part.words = True, _words(source)
-            module.append(_reads("", source))
+            module.append(_reads("", source)[0][:-1])
             continue
         lines, part.ipython = _python_lines([line.rstrip("\r\n") + "\n" for line in part.lines])
         try:
@@ -219,7 +222,7 @@ def read(raw: bytes) -> Notebook:
             part.left_out, part.words = True, _words(source)
             part.problem = f"cannot parse: {why}{where}"
             errors.append(f"cell {index + 1}: {part.problem}")
-            module.append(_reads("", source))
+            module.append(_reads("", source)[0][:-1])
             continue
         module.extend(line[:-1] for line in lines)
     return Notebook(text, data, parts, "".join(line + "\n" for line in module), errors)
@@ -246,15 +249,16 @@ def _python_lines(lines: List[str]) -> Tuple[List[str], List[Tuple[int, int]]]:
     before the replaced line's logical line changed, so tokenizing resumes there."""
     lines = list(lines)
     found: List[Tuple[int, int]] = []
-    state = _State(0, [0], 0, 0, False)
+    state = _State(0, [""], 0, 0, False)
     for _ in range(len(lines) + 1):
         hit = _next_ipython_line(lines, state)
         if hit is None:
             break
         first, last, target, indent, state = hit
+        if state.parens < 0:  # after a stray `)`: tokenize again from the start, as IPython does
+            state = _State(0, [""], 0, 0, False)
         text = "".join(lines[first:last + 1])
-        lines[first:last + 1] = [_reads(indent, text, target) + "\n"] + [indent + "#\n"] * (
-            last - first)
+        lines[first:last + 1] = _reads(indent, text, target, last - first + 1)
         found.append((first, last))
     return lines, sorted(found)
 
@@ -262,63 +266,71 @@ def _python_lines(lines: List[str]) -> Tuple[List[str], List[Tuple[int, int]]]:
 @dataclass
 class _State:
     """Where tokenizing a cell resumes: a logical line's first line (0-based), and the state there
-    of the tokenizer (open blocks' columns; brackets opened less closed, which a stray `)` makes
-    negative) and of IPython's grouping (open brackets, never below 0); and whether a help line
+    of the tokenizer (open blocks' indentation as written, as Python 3.12 checks tabs; brackets
+    opened less closed, which a stray `)` makes negative: then it starts again from the cell's
+    start) and of IPython's grouping (open brackets, never below 0); and whether a help line
     IPython cannot read came before (IPython then finds no other)."""
 
     row: int
-    indents: List[int]
+    indents: List[str]
     parens: int
     depth: int
     no_help: bool
 
 
+# Tokenizer errors after which IPython goes on as if an error token ended the input
+# (IPython.utils.tokenutil.generate_tokens_catch_errors, with make_tokens_by_line's own)
+_CAUGHT = ("unterminated string literal", "invalid non-printable character",
+           "after line continuation character", "invalid decimal literal",
+           "invalid binary literal", "invalid octal literal", "invalid hexadecimal literal",
+           "in binary literal", "in octal literal", "expected EOF")
+
+
 def _logical_lines(lines: List[str], at: _State):
     """(tokens, state before them) of each logical line of lines[at.row:], grouped as IPython's
     make_tokens_by_line groups them; rows as in `lines`, 1-based."""
-    # Lines that put the tokenizer in the state it had at `at.row`, lexically.
-    prefix = [" " * col + "0\n" for col in at.indents[1:]]
-    if at.parens < 0:
-        prefix.append(" " * at.indents[-1] + ")" * -at.parens + "\n")
+    # Lines that open the blocks open at `at.row`, lexically: the tokenizer is then as it was.
+    prefix = [indent + "0\n" for indent in at.indents[1:]]
     shift = at.row - len(prefix)
     group: list = []
-    indents, parens, depth = [0], 0, at.depth
+    indents, parens, depth = [""], 0, at.depth
     before = at
+    last = None
     try:
         for tok in tokenize.generate_tokens(iter(prefix + lines[at.row:]).__next__):
             if not group:
                 before = _State(tok.start[0] - 1 + shift, indents[:], parens, depth, at.no_help)
             if tok.type == tokenize.INDENT:
-                indents.append(_column(tok.string))
+                indents.append(tok.string)  # the line's indentation, as written
             elif tok.type == tokenize.DEDENT and len(indents) > 1:
                 indents.pop()
-            elif tok.string in ("(", "[", "{"):
-                parens += 1
-            elif tok.string in (")", "]", "}"):
-                parens -= 1
+            opens = tok.type == tokenize.OP and tok.string in ("(", "[", "{")
+            closes = tok.type == tokenize.OP and tok.string in (")", "]", "}")
+            parens += opens - closes
             if tok.start[0] <= len(prefix):
                 continue
-            group.append(tok._replace(start=(tok.start[0] + shift, tok.start[1]),
-                                      end=(tok.end[0] + shift, tok.end[1])))
+            last = tok._replace(start=(tok.start[0] + shift, tok.start[1]),
+                                end=(tok.end[0] + shift, tok.end[1]))
+            group.append(last)
             if tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth <= 0):
                 yield group, before
                 group = []
-            elif tok.string in ("(", "[", "{"):
+            elif opens:
                 depth += 1
-            elif tok.string in (")", "]", "}") and depth > 0:
+            elif closes and depth > 0:
                 depth -= 1
-    except (tokenize.TokenError, SyntaxError):
+    except tokenize.TokenError as e:
+        if any(caught in str(e.args[0]) for caught in _CAUGHT):
+            if not group:
+                before = _State(at.row if last is None else last.start[0] - 1, indents[:],
+                                parens, depth, at.no_help)
+            where = last.start if last is not None else (at.row + 1, 0)
+            group.append(tokenize.TokenInfo(tokenize.ERRORTOKEN, "", where, where,
+                                            last.line if last is not None else ""))
+    except SyntaxError:  # an IndentationError: IPython fails on the cell
         pass
     if group:
         yield group, before
-
-
-def _column(indent: str) -> int:
-    """The column the tokenizer gives an indentation (a tab to the next multiple of 8)."""
-    col = 0
-    for c in indent:
-        col = (col // 8 + 1) * 8 if c == "\t" else 0 if c == "\f" else col + 1
-    return col
 
 
 def _continued(lines: List[str], first: int) -> int:
