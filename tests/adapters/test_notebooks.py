@@ -167,13 +167,13 @@ def _run_on(text, *args):
     """graphfree-fix ARGS on a notebook of this text: (exit status, stdout, stderr, text after),
     the notebook's path shown as 'nb'."""
     import tempfile
-    folder = tempfile.mkdtemp()
-    path = f"{folder}/train.ipynb"
-    with open(path, "w", newline="") as f:
-        f.write(text)
-    result = graphfree_fix(*args, path)
-    with open(path, newline="") as f:
-        after = f.read()
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/train.ipynb"
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        result = graphfree_fix(*args, path)
+        with open(path, newline="") as f:
+            after = f.read()
     return result.returncode, result.stdout.decode().replace(path, "nb"), \
         result.stderr.decode().replace(path, "nb"), after
 
