@@ -23,7 +23,7 @@ from .. import __version__
 from ..errors import failure_reason, quiet_on_closed_pipe
 from .config import ConfigError, Settings, load, parse_codes
 from .files import WriteRefused, discover, write_atomic
-from .notebook import NotebookError
+from .notebook import NotebookError, jupyter_layout
 from .notebook import read as read_notebook
 from .report import FORMATS, Record, render
 
@@ -69,6 +69,9 @@ class FileReport:
     changed: bool = False
     diff: str = ""
     skipped: Optional[str] = None  # why it was not analysed (--verbose)
+    # Errors in parts of the file (a notebook's cells that could not be read or parsed, each
+    # 'cell N: ...'): the rest of the file was analysed, and its findings are shown.
+    cell_errors: List[str] = field(default_factory=list)
 
 
 def process(path: str, mode: str, settings: Settings, text_edits: bool = False) -> FileReport:
@@ -91,6 +94,7 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
     try:
         if path.endswith(".ipynb"):  # the code cells, as one module (adapters/notebook.py)
             notebook = read_notebook(source)
+            report.cell_errors = notebook.errors
             result = fix_source(notebook.text.encode("utf-8"), settings.selected)
         else:
             decode(source)  # what Python cannot read is an error, not a file without findings
@@ -125,12 +129,26 @@ def process(path: str, mode: str, settings: Settings, text_edits: bool = False) 
     report.changed = result.changed
     report.skipped = result.skipped
     if notebook is not None and result.changed:
+        fixed = result.new_source.decode("utf-8")
         try:
-            result.source, result.new_source = source, notebook.write_back(
-                result.new_source.decode("utf-8")).encode("utf-8")
+            unsafe = notebook.unsafe_for(fixed) if mode == "fix" else None
+            if unsafe is not None:
+                raise NotebookError(unsafe)
+            data = notebook.fixed_data(fixed)
         except NotebookError as e:
             report.error = f"cannot write: {e}" if mode == "fix" else str(e)
             return report
+        except Exception as e:  # noqa: BLE001 - one line, never a traceback; the file as it was
+            report.error = failure_reason(e)
+            return report
+        try:
+            result.source, result.new_source = source, notebook.dump(data).encode("utf-8")
+        except NotebookError as e:
+            if mode == "fix":  # only a write needs the file's own layout
+                report.error = f"cannot write: {e}"
+                return report
+            result.source, result.new_source = (jupyter_layout(notebook.data).encode("utf-8"),
+                                                jupyter_layout(data).encode("utf-8"))
     if result.changed and mode == "diff":
         report.diff = _diff(path, result)
     if result.changed and mode == "fix":
@@ -334,6 +352,10 @@ def _files(paths: List[str], mode: str, settings: Settings, jobs: int, quiet: bo
         if progress:
             sys.stderr.write(f"\r{done}/{len(files)} files")
             sys.stderr.flush()
+        for e in r.cell_errors:  # parts of the file; the rest was analysed
+            _clear(progress)
+            print(f"{r.path}: error: {e}", file=sys.stderr)
+        errors += bool(r.cell_errors) and r.error is None
         if r.error is not None:
             _clear(progress)
             print(f"{r.path}: error: {r.error}", file=sys.stderr)

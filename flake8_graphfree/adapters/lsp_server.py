@@ -125,9 +125,9 @@ def _diagnostic(f, lines: List[str], line: int, enc: str) -> t.Diagnostic:
         source="graphfree")
 
 
-def _error(message: str) -> t.Diagnostic:
+def _error(message: str, what: str = "file") -> t.Diagnostic:
     return t.Diagnostic(t.Range(t.Position(0, 0), t.Position(0, 0)),
-                        f"could not analyse this file: {message}",
+                        f"could not analyse this {what}: {message}",
                         severity=t.DiagnosticSeverity.Warning, code="GF000", source="graphfree")
 
 
@@ -189,10 +189,15 @@ def analyse(snap: Snapshot, settings, enc: str, found_all=lambda analysis: None)
         cell, line = nb.locate(nb.text, f.line)
         uri, _, text = snap.cells[cell - 1]
         out.items.append(Item(uri, _diagnostic(f, _lines(text), line - 1, enc), f))
+    for part in nb.parts:  # a cell that does not parse: the others are analysed without it
+        if part.problem is not None:
+            out.items.append(Item(snap.cells[part.index][0], _error(part.problem, "cell"), None))
     found_all(out)
     if not any(f.fixable for f in found):
         return out
     result = fix_source(source, settings.selected, with_text_edits=True)
+    if nb.unsafe_for(result.new_source.decode("utf-8")) is not None:
+        return out  # a fix deletes a name that cell mentions: no fixes, as graphfree-fix writes
 
     def cell_edits(fixed: str) -> Dict[str, List[t.TextEdit]]:
         edits = {}
@@ -203,7 +208,8 @@ def analyse(snap: Snapshot, settings, enc: str, found_all=lambda analysis: None)
 
     by_place = {(f.code, f.line, f.col): result.text_edits.get(id(f)) for f in result.fixed}
     for item in out.items:
-        regions = by_place.get((item.finding.code, item.finding.line, item.finding.col))
+        regions = item.finding and by_place.get(
+            (item.finding.code, item.finding.line, item.finding.col))
         if regions:
             item.edits = cell_edits(_apply(nb.text, regions)).get(item.uri)
     out.fix_all = cell_edits(result.new_source.decode("utf-8")) or None

@@ -306,6 +306,37 @@ def test_notebook_cells_are_analysed_together_with_diagnostics_per_cell(tmp_path
         c.close()
 
 
+def test_a_notebook_cell_that_does_not_parse_is_shown_and_the_others_analysed(tmp_path):
+    """As graphfree-fix: the cell is one GF000, the others have their findings; no fix is offered
+    when one deletes a name that cell mentions (it may read it)."""
+    c = Client(cwd=str(tmp_path))
+    try:
+        c.initialize(tmp_path.as_uri(), {"notebookDocument": {"synchronization": {}},
+                                         "textDocument": {"codeAction": {}}})
+        base, params = notebook_cells((tmp_path / "train.ipynb").as_uri(), "print(x.shape",
+                                      NB_TRAIN)
+        c.notify("notebookDocument/didOpen", params)
+        (bad,) = c.diagnostics(f"{base}#cell1")
+        assert (bad["code"], bad["message"]) == ("GF000", "could not analyse this cell: cannot "
+                                                 "parse: '(' was never closed (line 1)")
+        found = c.diagnostics(f"{base}#cell2")
+        assert [d["code"] for d in found] == ["GF004", "GF001"]
+        assert sorted(quickfixes(c, f"{base}#cell2", found)) == ["GF001", "GF004"]
+        c.notify("notebookDocument/didChange", {
+            "notebookDocument": {"uri": base, "version": 2},
+            "change": {"cells": {"textContent": [{
+                "document": {"uri": f"{base}#cell1", "version": 2},
+                "changes": [{"text": "print(out.shape"}]}]}}})
+        assert c.diagnostics(f"{base}#cell1")[0]["code"] == "GF000"
+        found = c.diagnostics(f"{base}#cell2")
+        assert [d["code"] for d in found] == ["GF004", "GF001"]
+        assert quickfixes(c, f"{base}#cell2", found) == {}
+        assert c.code_actions(f"{base}#cell2", [], only=["source.fixAll"]) == []
+        assert c.shutdown() == 0
+    finally:
+        c.close()
+
+
 def test_without_pygls_the_command_says_so_in_one_line(tmp_path):
     code = ("import sys; sys.modules['pygls'] = None\n"
             "from flake8_graphfree.adapters.lsp import main; sys.exit(main([]))")
