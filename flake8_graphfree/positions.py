@@ -10,7 +10,6 @@ from its start, as before.
 from __future__ import annotations
 
 import ast
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
@@ -18,6 +17,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import libcst as cst
 
 from .libcst_compat import CodegenState, generate
+from .shifts import LINE_BREAK
 
 Position = Tuple[int, int]  # 1-based line, 0-based column in characters
 
@@ -54,9 +54,6 @@ class _Locator(CodegenState):
             if len(self.found) == len(self.wanted):
                 raise _Found
         yield
-
-
-LINE_BREAK = re.compile(r"\r\n?|\n")  # Python's line breaks
 
 
 def _generate(module: cst.Module, start: cst.CSTNode, wanted: Set[cst.CSTNode], line: int = 1,

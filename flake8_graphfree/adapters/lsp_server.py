@@ -29,7 +29,7 @@ from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
-from ..positions import LINE_BREAK
+from ..shifts import LINE_BREAK
 from ..rules import RULES
 from ..rules.base import help_uri
 

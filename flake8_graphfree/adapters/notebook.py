@@ -35,8 +35,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from ..fix.text import Shifts
-from ..positions import LINE_BREAK
+from ..shifts import LINE_BREAK, Shifts
 
 _ESCAPES = {"!", "?", "%", ",", ";", "/"}  # IPython's ESCAPE_SINGLES
 _WORD = re.compile(r"[^\W\d]\w*")

@@ -12,10 +12,11 @@ from .. import might_have_findings
 from ..lint import analysis_mode, parse_checked, reanalysed
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
-from ..positions import LINE_BREAK
+from ..shifts import LINE_BREAK
 from ..rules.base import Finding
 from .apply import apply_edits
-from .text import Shifts, fixed_code
+from ..shifts import Shifts
+from .text import fixed_code
 
 
 class FixError(Exception):
