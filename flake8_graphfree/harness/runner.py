@@ -1,6 +1,8 @@
 """Runs one script, unmodified, under a memory meter, in the current (fresh) process.
 
     python -m flake8_graphfree.harness.runner --meter cpu|cuda --out RESULT.json SCRIPT [ARGS...]
+    python -m flake8_graphfree.harness.runner --serve    (see serve(): one fresh process per run,
+                                                          forked from one that imported torch)
 
 The script's stdout passes through untouched. RESULT.json gets the meter's peak, the peak and the
 live bytes of each iteration (see Iterations), and each parameter of every torch.nn.Module alive
@@ -21,6 +23,8 @@ import hashlib
 import json
 import os
 import runpy
+import select
+import signal
 import sys
 
 
@@ -43,7 +47,7 @@ def parameters(torch) -> list:
     """[name, sha256 of the bytes, sum] for every parameter of every live nn.Module, sorted (the
     name is the module's class and the parameter's name: `Linear.weight`)."""
     found = []
-    for obj in gc.get_objects():
+    for obj in gc.get_objects() + _FROZEN_MODULES:
         try:
             if not isinstance(obj, torch.nn.Module):
                 continue
@@ -93,7 +97,7 @@ class Iterations:
     counted by optimizer steps, or by backward calls where no optimizer steps twice, or by forward
     passes. The CUDA meter reads and resets its peak at each
     mark; the CPU meter leaves a profiler event and splits the allocation records afterwards.
-    Where neither happens twice (an evaluation loop), top-level module forward calls count.""" 
+    Where neither happens twice (an evaluation loop), top-level module forward calls count."""
 
     KINDS = ("step", "backward", "forward")
 
@@ -161,8 +165,10 @@ class Iterations:
                 peak = live
         else:
             peaks, ends = self.cuda[kind]["peaks"], self.cuda[kind]["live_at_end"]
-        unit = {"step": "optimizer step", "backward": "backward call", "forward": "forward pass"}[kind]
-        return {"unit": unit, "peaks": peaks, "live_at_end": ends, "growth_per_iteration": _slope(ends)}
+        unit = {"step": "optimizer step", "backward": "backward call",
+                "forward": "forward pass"}[kind]
+        return {"unit": unit, "peaks": peaks, "live_at_end": ends,
+                "growth_per_iteration": _slope(ends)}
 
 
 def _slope(values: list) -> float:
@@ -183,7 +189,150 @@ def _cpu_device():
     return DeviceType.CPU
 
 
+_FROZEN_MODULES: list = []  # nn.Modules the server had when it froze its objects (gc.freeze)
+
+
+def serve() -> dict:
+    """Run a script per request, each in a fresh process forked from this one, which has imported
+    torch and nothing else: a run skips the two seconds of importing torch (and the compiler
+    modules that torch.use_deterministic_algorithms imports) but starts from the same state as
+    `python -m flake8_graphfree.harness.runner` at the point where it would run the script. Nothing
+    here touches CUDA (a process that initialised CUDA cannot fork a child that uses it), seeds
+    anything or starts a thread; the child seeds, as a fresh runner does.
+
+    Requests come as JSON lines on stdin: {"id", "argv" (this module's arguments), "cwd", "env"
+    (variables to set), "stdout", "stderr" (files for the run's output)}. Answers on stdout:
+    {"torch": version} once ready, {"id", "pid"} when a run starts (its process group has the
+    same id), {"id", "returncode"} when it ends (negative: killed by that signal). At the end of
+    stdin (the client is gone), every run still going is killed. Returns only in a child, with
+    its request."""
+    requests, answers = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # nothing printed here can mix with the answers
+    os.close(devnull)
+    import torch  # noqa: F401 - what every run imports first
+    import torch._inductor.config  # noqa: F401 - imported by use_deterministic_algorithms()
+    import torch.profiler  # noqa: F401
+
+    # What the server has is never collected nor copied by a run's collector (gc.freeze, as the
+    # gc module's documentation advises before forking); gc.get_objects() no longer lists it, so
+    # the nn.Modules among it, if any, are kept where parameters() finds them.
+    _FROZEN_MODULES[:] = [o for o in gc.get_objects() if isinstance(o, torch.nn.Module)]
+    gc.freeze()
+
+    def answer(message: dict) -> None:
+        os.write(answers, (json.dumps(message) + "\n").encode())
+
+    answer({"torch": torch.__version__})  # ready
+
+    running, pending, ended = {}, b"", False
+    while running or not ended:
+        ready = select.select([] if ended else [requests], [], [], 0.01)[0]
+        if ready:
+            chunk = os.read(requests, 1 << 16)
+            if not chunk:
+                ended = True
+                for pid in running:
+                    _kill_group(pid)
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    os.close(requests)
+                    os.close(answers)
+                    return request
+                try:
+                    os.setpgid(pid, pid)  # also done in the child: whichever runs first
+                except OSError:
+                    pass
+                running[pid] = request["id"]
+                answer({"id": request["id"], "pid": pid})
+        while running:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            answer({"id": running.pop(pid), "returncode": os.waitstatus_to_exitcode(status)})
+    sys.exit(0)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _become_run(request: dict, server: int) -> None:
+    """In a forked child: the process a fresh runner would be (its own process group, killed with
+    the server, in the script's folder, with the request's environment and output files)."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    try:  # Linux: end with the server, even when it is killed with SIGKILL
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != server:
+        os._exit(1)
+    os.chdir(request["cwd"])
+    os.environ.update(request["env"])
+    for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+        out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, fd)
+        os.close(out)
+    sys.path[0] = request["cwd"]  # as `python -m` in that folder would have it
+
+
+def _exit_as_python(run) -> None:
+    """Run, then end the process as the interpreter would end it: the exit status of a return or
+    of SystemExit, a traceback and 1 for any other exception; non-daemon threads joined, atexit
+    functions run, the script's garbage collected (files it left open are flushed), streams
+    flushed. The interpreter's teardown of the modules the server imported is skipped: it only
+    frees memory, and would copy every page the run shares with the server (0.3 s a run)."""
+    try:
+        code = run()
+    except SystemExit as e:
+        code = e.code
+    except BaseException:  # noqa: BLE001 - reported as the interpreter reports it
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        import atexit
+        import threading
+
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+        gc.collect()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001
+        sys.excepthook(*sys.exc_info())
+        code = code or 1
+    os._exit(code & 0xFF)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--serve"]:
+        server = os.getpid()
+        request = serve()  # returns in a forked child only
+        _become_run(request, server)
+        _exit_as_python(lambda: main(request["argv"]))
     parser = argparse.ArgumentParser(prog="python -m flake8_graphfree.harness.runner")
     parser.add_argument("--meter", choices=("cpu", "cuda"), required=True)
     parser.add_argument("--out", required=True)
