@@ -35,6 +35,7 @@ class Ended:
     stdout: bytes
     stderr: bytes
     seconds: float
+    lost: str = ""  # why the run did not end by itself, other than a timeout
 
 
 def _script_env(cwd: str) -> Dict[str, str]:
@@ -92,6 +93,7 @@ class Forking:
         self._next = 0
         self._torch = ""  # torch.__version__, as the server says when it is ready
         self._lost = ""
+        self._closed = False
         self._ready = threading.Event()
         self._tmp = tempfile.mkdtemp(prefix="graphfree-verify-")
 
@@ -142,12 +144,16 @@ class Forking:
             lines = []
         return lines[-1] if lines else "no output"
 
-    def torch_version(self) -> str:
-        """torch.__version__ in the runs (starts the server); RuntimeError if it cannot start."""
+    def start(self) -> None:
+        """Start the server now (it imports torch, seconds), not at the first run."""
         with self._lock:
-            if self._server is None:
+            if self._server is None and not self._closed:
                 self._ready.clear()
                 self._server = self._start()
+
+    def torch_version(self) -> str:
+        """torch.__version__ in the runs (starts the server); RuntimeError if it cannot start."""
+        self.start()
         self._ready.wait()
         if not self._torch:
             raise RuntimeError(self._lost)
@@ -163,6 +169,8 @@ class Forking:
     def _run(self, argv: List[str], cwd: str, timeout: float, out: str) -> Ended:
         pending = _Pending()
         with self._lock:
+            if self._closed:
+                return Ended(1, b"", b"", 0.0, "graphfree-verify is ending")
             if self._server is None:
                 self._ready.clear()
                 self._server = self._start()
@@ -192,7 +200,7 @@ class Forking:
                 del self._pending[key]
         seconds = round(time.perf_counter() - started, 2)
         if pending.lost:
-            return Ended(1, b"", pending.lost.encode(), seconds)
+            return Ended(1, b"", b"", seconds, pending.lost)
         read = {}
         for name in ("stdout", "stderr"):
             try:
@@ -206,6 +214,7 @@ class Forking:
     def close(self) -> None:
         with self._lock:
             server, self._server = self._server, None
+            self._closed = True  # no new server: a run asked for from now on fails at once
         if server is not None:
             server.stdin.close()  # the server kills what is still running and exits
             try:

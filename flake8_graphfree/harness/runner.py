@@ -211,6 +211,8 @@ def serve() -> dict:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # nothing printed here can mix with the answers
     os.close(devnull)
+    # Ctrl-C in a terminal reaches this process too: the client ends the runs (end of stdin).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch  # noqa: F401 - what every run imports first
     import torch._inductor.config  # noqa: F401 - imported by use_deterministic_algorithms()
     import torch.profiler  # noqa: F401
@@ -270,6 +272,7 @@ def _kill_group(pid: int) -> None:
 def _become_run(request: dict, server: int) -> None:
     """In a forked child: the process a fresh runner would be (its own process group, killed with
     the server, in the script's folder, with the request's environment and output files)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
     try:
         os.setpgid(0, 0)
     except OSError:

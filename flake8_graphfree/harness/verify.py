@@ -95,6 +95,8 @@ def run_script(path: str, meter: str, timeout: float, args: List[str], cwd: str,
         ended = runs.run(["--meter", meter, "--out", out, path, *args], cwd, timeout)
         if ended.returncode is None:
             return Run(failure=f"timed out after {timeout:g} s")
+        if ended.lost:
+            return Run(failure=ended.lost, seconds=ended.seconds)
         if ended.returncode != 0 or not os.path.exists(out):
             tail = [line for line in ended.stderr.decode(errors="replace").strip().splitlines()
                     if line.strip() and not line.startswith("USDT:")]  # the profiler's own trace
@@ -450,7 +452,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                   file=sys.stderr)
             return 2
     jobs = ns.jobs or ((os.cpu_count() or 1) if meter == "cpu" else 1)
-    progress = threading.Lock()
+    progress, interrupted = threading.Lock(), threading.Event()
 
     def one(i: int, p: str) -> Result:
         with progress:
@@ -458,18 +460,29 @@ def main(argv: Optional[List[str]] = None) -> int:
         r = verify_script(p, meter, ns.timeout, script_args, compare=compare, runs=runs)
         took = ", ".join(f"{k.replace('_', ' ')} run {v:.1f} s" for k, v in r.seconds.items())
         with progress:
+            if interrupted.is_set():  # its runs were killed: no verdict to show
+                return r
             print(f"[{i}/{len(paths)}] {p}: {r.verdict}; {took or 'not run'}; peak "
                   f"{size(r.peak_before_bytes)} -> {size(r.peak_after_bytes)}", file=sys.stderr,
                   flush=True)
         return r
 
-    with ThreadPoolExecutor(min(jobs, len(paths))) as pool, launch.launcher(meter) as runs:
+    pool, runs = ThreadPoolExecutor(min(jobs, len(paths))), launch.launcher(meter)
+    try:
         try:
             version = runs.torch_version()
         except (ImportError, RuntimeError) as e:
             print(f"graphfree-verify: error: the runs cannot import torch: {e}", file=sys.stderr)
             return 2
         results = list(pool.map(one, range(1, len(paths) + 1), paths))
+    except KeyboardInterrupt:
+        with progress:
+            interrupted.set()
+            print("graphfree-verify: interrupted", file=sys.stderr)
+        return 130
+    finally:  # on an interrupt: no script starts, and the runs in progress are killed
+        pool.shutdown(wait=False, cancel_futures=True)
+        runs.close()
     report = {"schema": SCHEMA, "tool": f"graphfree-verify {__version__}",
               "arguments": list(sys.argv[1:] if argv is None else argv) + (
                   ["--"] + script_args if script_args else []),

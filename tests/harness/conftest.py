@@ -1,10 +1,13 @@
 """What the harness tests share, to keep them fast on a 2-core machine: one runner server for the
 runs the tests start themselves, and the two `graphfree-verify` commands whose output several
-tests read, each started once, in the background, as soon as the session starts and a selected
-test reads it (they run while the other tests do)."""
+tests read, each run once, in the background, from the start of the session when a selected test
+reads it (they run while the other tests do)."""
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -47,15 +50,47 @@ print(round(fit([torch.randn(16, 64) for _ in range(3)]), 6))
 """
 
 
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+_SHARED: dict = {}  # "runs": the runner server; the names of COMMANDS: Background
+
+
+def pytest_collection_finish(session):
+    """Once the tests are collected, before any runs: start the runner server and the commands
+    that the selected harness tests need, so that they run while other tests do (the rest of the
+    suite keeps one core busy, this machine has two)."""
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if not HAS_TORCH:
+        return
+    if "runs" in wanted:
+        from flake8_graphfree.harness import launch
+
+        _SHARED["runs"] = launch.Forking()
+        _SHARED["runs"].start()
+    for name in sorted(wanted & set(COMMANDS)):
+        folder = Path(tempfile.mkdtemp(prefix=f"graphfree-{name}-"))
+        _SHARED[name] = Background([sys.executable, "-m", "flake8_graphfree.harness.verify",
+                                    *COMMANDS[name](folder)], folder)
+
+
+def pytest_sessionfinish(session):
+    for name, shared in list(_SHARED.items()):
+        shared.close()
+        if isinstance(shared, Background):
+            shutil.rmtree(shared.folder, ignore_errors=True)
+        del _SHARED[name]
+
+
+def _shared(name: str):
+    if not HAS_TORCH:
+        pytest.skip("needs torch")
+    return _SHARED[name]
+
+
 @pytest.fixture(scope="session")
 def runs():
     """Runs forked from one server (graphfree-verify's launcher for the CPU meter), for every
     test that calls verify_script or the runner itself."""
-    pytest.importorskip("torch")
-    from flake8_graphfree.harness import launch
-
-    with launch.Forking() as forking:
-        yield forking
+    return _shared("runs")
 
 
 class Background:
@@ -92,11 +127,8 @@ def _small(folder: Path):
     (folder / "tiny.py").write_text(TINY)
     (folder / "mixed.py").write_text(MIXED)
     plot = []
-    try:
-        import matplotlib  # noqa: F401
+    if importlib.util.find_spec("matplotlib") is not None:  # else test_the_plot_is_written skips
         plot = ["--plot", str(folder / "memory.png")]
-    except ImportError:  # test_the_plot_is_written says so
-        pass
     return [str(folder / "tiny.py"), str(folder / "mixed.py"), "--device", "cpu",
             "--markdown", str(folder / "r.md"), *plot]
 
@@ -104,30 +136,13 @@ def _small(folder: Path):
 COMMANDS = {"fixtures_run": _fixtures, "small_run": _small}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _started(request, tmp_path_factory):
-    """Starts each graphfree-verify command of COMMANDS that a selected test reads, at once."""
-    wanted = {name for item in request.session.items
-              for name in getattr(item, "fixturenames", ()) if name in COMMANDS}
-    started = {}
-    if wanted:
-        pytest.importorskip("torch")
-    for name in sorted(wanted):
-        folder = tmp_path_factory.mktemp(name)
-        started[name] = Background([sys.executable, "-m", "flake8_graphfree.harness.verify",
-                                    *COMMANDS[name](folder)], folder)
-    yield started
-    for run in started.values():
-        run.close()
-
-
 @pytest.fixture(scope="session")
-def fixtures_run(_started) -> Background:
+def fixtures_run() -> Background:
     """`graphfree-verify fixtures --device cpu -j 2 --json FOLDER/report.json`."""
-    return _started["fixtures_run"]
+    return _shared("fixtures_run")
 
 
 @pytest.fixture(scope="session")
-def small_run(_started) -> Background:
+def small_run() -> Background:
     """`graphfree-verify tiny.py mixed.py --device cpu --markdown FOLDER/r.md [--plot ...]`."""
-    return _started["small_run"]
+    return _shared("small_run")

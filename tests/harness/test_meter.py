@@ -3,8 +3,6 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
-
 HEAD = "import torch\nMiB = 2 ** 20\n"
 EARLY_PEAK = HEAD + """a = torch.empty(100 * MiB, dtype=torch.uint8)
 b = torch.empty(50 * MiB, dtype=torch.uint8)    # live 150: the peak
