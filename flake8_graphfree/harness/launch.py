@@ -99,8 +99,10 @@ class Forking:
 
     def _start(self) -> subprocess.Popen:
         errors = open(os.path.join(self._tmp, "server.err"), "wb")
+        # In an empty folder: what it imports cannot come from the folder graphfree-verify was
+        # started in (each run then puts its script's folder first, as a fresh runner has it).
         server = subprocess.Popen(RUNNER + ["--serve"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=errors,
+                                  stdout=subprocess.PIPE, stderr=errors, cwd=self._tmp,
                                   env=dict(os.environ, **DETERMINISTIC_ENV))
         errors.close()
         threading.Thread(target=self._answers, args=(server,), daemon=True).start()
