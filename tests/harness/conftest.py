@@ -59,7 +59,7 @@ def pytest_collection_finish(session):
     that the selected harness tests need, so that they run while other tests do (the rest of the
     suite keeps one core busy, this machine has two)."""
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    if not HAS_TORCH:
+    if not HAS_TORCH or session.config.option.collectonly:
         return
     if "runs" in wanted:
         from flake8_graphfree.harness import launch
