@@ -21,7 +21,8 @@ from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
 from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, _position, aliases, bound_value,
-                     carries, graph_inputs, loss_name, names_in, one_number, siblings, sources)
+                     carries, graph_inputs, loss_name, names_in, one_number, siblings, sources,
+                     sources_of)
 from .module_facts import ModuleFacts, looks_like_class
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
@@ -466,11 +467,11 @@ def _backwarding(scope: Scope, loop: Loop, name: str, calls) -> Set[int]:
         if not n.backwards or n.id in through:
             continue
         for b in n.backwards:
-            for target in set(b.receiver_names) | set(b.arg_names):
-                for d in definitions(reaching(scope, loop, target).get(n.id, ())):
-                    if d.loop is not None and loop.contains(d) and any(
-                            var == name for _, var in sources(scope, loop, d, target)):
-                        through.add(n.id)
+            starts = [(d, target) for target in sorted(set(b.receiver_names) | set(b.arg_names))
+                      for d in definitions(reaching(scope, loop, target).get(n.id, ()))
+                      if d.loop is not None and loop.contains(d)]
+            if any(var == name for _, var in sources_of(scope, loop, starts)):
+                through.add(n.id)
     return through
 
 
@@ -483,8 +484,7 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
             for d in definitions(reaching(scope, loop, name).get(node.id, ())):
                 if loop.contains(d):
                     bindings.append((d, name))
-    for d, name in bindings:
-        found.update(sources(scope, loop, d, name))
+    found.update(sources_of(scope, loop, bindings))
     # Beside a loss the forward returns (`loss, pred, mask = model(x)`), the other outputs. Beside
     # an output the loss is computed from later, only those nothing reads (`fake_validity, _ =
     # D(x)`): what is read may be data (a captioning decoder's sorted captions and lengths).
