@@ -13,6 +13,7 @@ from typing import List, Optional, Tuple, Union
 import libcst as cst
 from libcst._nodes.base import CSTNode  # internal: pyproject bounds libcst below 2
 
+from .chunked import parse_in_runs
 from .engine.module_facts import ModuleFacts
 from .engine.retention import analyze
 from .partial import kept_statements, parse_kept
@@ -113,7 +114,9 @@ def parse_for_analysis(source: Union[str, bytes], tree: ast.Module, facts: Modul
             found = None
         if found is not None:
             return Parsed(found[0], tree, facts, found[1], found[2])
-    module = parse(source)
+    module = parse_in_runs(source, tree, parse)  # a large file: a run of statements at a time
+    if module is None:
+        module = parse(source)
     text = source.decode(module.encoding) if isinstance(source, bytes) else source
     return Parsed(module, tree, facts, text, tree)
 
