@@ -36,7 +36,7 @@ class Node:
         self.cst = node
         self.uses: AbstractSet[str] = _NONE
         self.bound: AbstractSet[str] = _NONE  # bound by every evaluation
-        self.maybe: AbstractSet[str] = _NONE  # bound by some evaluations only (a walrus after `and`)
+        self.maybe: AbstractSet[str] = _NONE  # bound by some evaluations only (`a and (x := f())`)
         self.defs: Sequence = ()  # (name, cst.Name) in source order
         self.dels: AbstractSet[str] = _NONE
         self.backwards: Sequence[BackwardCall] = ()
