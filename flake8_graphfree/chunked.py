@@ -2,7 +2,7 @@
 
 `libcst.parse_module` holds its native parser's working state for the whole text (the tokens and
 a native tree, freed only once the Python tree is built): on a 10 MB generated script that is
-about 3.5 times the memory of CPython's whole ast. Parsed in runs of a few thousand lines, that
+about 3.5 times the memory of CPython's whole ast. Parsed in runs of about 100 KB, that
 state is one run's, and the module is the same: the statements of every run, with the first run's
 header and the last one's footer.
 
@@ -22,7 +22,7 @@ from typing import Callable, List, Optional, Union
 
 import libcst as cst
 
-RUN_CHARS = 200_000  # a run's size: its parse holds about 100 MB of native working state
+RUN_CHARS = 100_000  # a run's size: its parse holds about 50 MB of native working state
 _BREAK = re.compile(r"\r\n?|\n")  # partial.py's (and CPython's) line breaks
 
 
