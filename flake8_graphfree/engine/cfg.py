@@ -123,6 +123,14 @@ class Scope:
         self._holders: Optional[Dict[int, object]] = None
         self._changers: Optional[Dict[str, List[int]]] = None
 
+    def forget(self, keep: str) -> None:
+        """Drop the indexes and flow answers built on demand, which are built again if asked:
+        once a scope's loops are analysed, a large file need not hold every scope's at once.
+        `_reach` answers whose key has `keep` second were set by hand, and stay."""
+        self._names = self._slots_at = self._within = self._preds = self._changers = None
+        self._live = {}
+        self._reach = {k: v for k, v in self._reach.items() if k[1] == keep}
+
     @property
     def reads(self) -> KeysView[str]:
         """Every name some statement of the scope reads."""
