@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple, Union
 
 import libcst as cst
 
+from .chunked import parse_in_runs
 from .engine.module_facts import ModuleFacts
 from .engine.retention import analyze
 from .partial import kept_statements, parse_kept
@@ -103,23 +104,36 @@ def parse_for_analysis(source: Union[str, bytes], tree: ast.Module, facts: Modul
             found = None
         if found is not None:
             return Parsed(found[0], tree, facts, found[1], found[2])
-    module = parse(source)
+    module = parse_in_runs(source, tree, parse)  # a large file: a run of statements at a time
+    if module is None:
+        module = parse(source)
     text = source.decode(module.encoding) if isinstance(source, bytes) else source
     return Parsed(module, tree, facts, text, tree)
 
 
-def reanalysed(tree: ast.Module, before: ast.Module,
-               statements: Optional[ast.Module]) -> Tuple[ModuleFacts, Optional[ast.Module]]:
+def statement_places(tree: ast.Module, statements: Optional[ast.Module]):
+    """What `reanalysed` needs to know of the ast before a fix (`tree`, and `statements`, the ast
+    of the statements the module holds), so that this ast can be freed before the fixed text is
+    parsed: True where `statements` is `tree`, else the number of module-level statements and the
+    indexes of those held (None where unknown)."""
+    if statements is tree:
+        return True
+    if statements is None:
+        return None
+    at = {id(s): i for i, s in enumerate(tree.body)}
+    return len(tree.body), [at[id(s)] for s in statements.body]
+
+
+def reanalysed(tree: ast.Module, places) -> Tuple[ModuleFacts, Optional[ast.Module]]:
     """For the ast of a fixed text: its module-wide facts, and the ast of the statements the module
-    holds, from the same for the text before the fix (`before`, `statements`). Where partial.py
-    parsed only some, the fix changed none at module level: they are the ones at the same places."""
+    holds, from `statement_places` of the text before the fix. Where partial.py parsed only some,
+    the fix changed none at module level: they are the ones at the same places."""
     facts = ModuleFacts(tree)
-    if statements is before:
+    if places is True:
         return facts, tree
-    if statements is None or len(tree.body) != len(before.body):
+    if places is None or len(tree.body) != places[0]:
         return facts, None  # positions are then found from the start of the file
-    at = {id(s): i for i, s in enumerate(before.body)}
-    return facts, ast.Module(body=[tree.body[at[id(s)]] for s in statements.body], type_ignores=[])
+    return facts, ast.Module(body=[tree.body[i] for i in places[1]], type_ignores=[])
 
 
 def parse_checked(source: bytes) -> Parsed:

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 import libcst as cst
 
-from .cfg import Block, Loop, Node, Scope
+from .cfg import _NONE, Block, Loop, Node, Scope
 from .flow import propagate
 from .gradmode import NOT_LITERAL, grad_mode
 from ..syntax import sub_blocks
@@ -54,15 +54,17 @@ class _Builder:
         n = Node(len(self.nodes), kind, cst_node, self.loop)
         n.grad_off = self.grad_off
         if eff is not None:
-            n.uses = eff.uses
+            # Empty ones stay the node's shared empty set (cfg._NONE): most are.
+            n.uses = eff.uses or _NONE
             if eff.defs:
                 n.defs = eff.defs
-                n.bound = {name for name, node in eff.defs if id(node) not in eff.conditional}
-                n.maybe = {name for name, _ in eff.defs} - n.bound
-            n.dels = eff.dels
-            n.backwards = eff.backwards
-            n.calls = eff.calls
-            n.callees = eff.callees
+                n.bound = {name for name, node in eff.defs if id(node) not in eff.conditional} \
+                    or _NONE
+                n.maybe = ({name for name, _ in eff.defs} - n.bound) or _NONE
+            n.dels = eff.dels or _NONE
+            n.backwards = eff.backwards or ()
+            n.calls = eff.calls or _NONE
+            n.callees = eff.callees or _NONE
             self.scope._captured |= eff.captured
             self.scope.introspects |= eff.introspects
         self.nodes.append(n)

@@ -11,13 +11,19 @@ with a slot between them.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Dict, KeysView, List, Optional, Set, Tuple
+from typing import AbstractSet, Dict, KeysView, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from .names import BackwardCall, NameScanner, flatten
 from .module_facts import ModuleFacts
 from .scopes import free_names
+
+
+# What most nodes hold: shared, never mutated (a node's sets are replaced, not grown, by the
+# builder). A slot, a join, an entry hold none of them; an empty set is 216 bytes, six per node,
+# and a large file has hundreds of thousands of nodes.
+_NONE: frozenset = frozenset()
 
 
 class Node:
@@ -28,14 +34,14 @@ class Node:
         self.id = id
         self.kind = kind  # entry exit slot stmt test loop target with handler case join continue ...
         self.cst = node
-        self.uses: Set[str] = set()
-        self.bound: Set[str] = set()  # bound by every evaluation
-        self.maybe: Set[str] = set()  # bound by some evaluations only (a walrus after `and`)
-        self.defs: list = []  # (name, cst.Name) in source order
-        self.dels: Set[str] = set()
-        self.backwards: List[BackwardCall] = []
-        self.calls: Set[str] = set()  # names it calls (the last component of dotted ones)
-        self.callees: Set[str] = set()  # names it calls directly (`f(x)`, `self.f(x)`)
+        self.uses: AbstractSet[str] = _NONE
+        self.bound: AbstractSet[str] = _NONE  # bound by every evaluation
+        self.maybe: AbstractSet[str] = _NONE  # bound by some evaluations only (`a and (x := f())`)
+        self.defs: Sequence = ()  # (name, cst.Name) in source order
+        self.dels: AbstractSet[str] = _NONE
+        self.backwards: Sequence[BackwardCall] = ()
+        self.calls: AbstractSet[str] = _NONE  # names it calls (the last component of dotted ones)
+        self.callees: AbstractSet[str] = _NONE  # names it calls directly (`f(x)`, `self.f(x)`)
         self.succ: List[Node] = []
         self.exc: List[Node] = []  # where an exception raised here may go
         self.loop = loop  # innermost loop whose body holds this node
@@ -117,6 +123,14 @@ class Scope:
         self._live: Dict[Tuple[str, Optional[int]], Set[int]] = {}
         self._holders: Optional[Dict[int, object]] = None
         self._changers: Optional[Dict[str, List[int]]] = None
+
+    def forget(self, keep: str) -> None:
+        """Drop the indexes and flow answers built on demand, which are built again if asked:
+        once a scope's loops are analysed, a large file need not hold every scope's at once.
+        `_reach` answers whose key has `keep` second were set by hand, and stay."""
+        self._names = self._slots_at = self._within = self._preds = self._changers = None
+        self._live = {}
+        self._reach = {k: v for k, v in self._reach.items() if k[1] == keep}
 
     @property
     def reads(self) -> KeysView[str]:

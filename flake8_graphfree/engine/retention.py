@@ -101,6 +101,8 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
                 found.extend(loop_accumulations(scope, loop, carrying))
             if scope.is_module and loop.parent is None:
                 outer.append((scope, loop, targets, carrying))
+        if not scope.is_module:  # the module's outer loops are asked about again below
+            scope.forget(_FORWARDS)
     reported: Dict[int, Set[str]] = {}  # names reported in each module-level loop, nested ones too
     for f in found:
         reported.setdefault(id(f.loop.outermost), set()).add(f.name)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import gc
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Tuple
 
 import libcst as cst
 
 from .. import might_have_findings
-from ..lint import analysis_mode, parse_checked, reanalysed
+from ..lint import analysis_mode, parse_checked, reanalysed, statement_places
 from ..lint import findings as lint_findings
 from ..noqa import file_is_exempt, line_silences
 from ..shifts import LINE_BREAK
@@ -87,6 +88,7 @@ def reported(source: bytes, selected: Optional[Callable[[str], bool]] = None) ->
 
 
 NO_CALL = "no call a finding needs (backward, autograd.grad, a loss scaler, .eval, load_state_dict)"
+COLLECT_ABOVE = 500_000  # characters: a text whose analysis may be hundreds of MB
 ROUNDS = 3  # one fix can make another possible (a clash between loops resolved, a graph unmasked)
 
 
@@ -98,9 +100,11 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
     nothing more on any corpus or generated program."""
     parsed = parse_checked(source)
     module, tree, text, statements = parsed.module, parsed.tree, parsed.text, parsed.statements
+    facts = parsed.facts
+    del parsed  # each round holds one ast: the one of its text
     if module is None:
         return FixResult(source, source, skipped="no loop that could report")
-    found = _reported(module, tree, text, select, parsed.facts, statements)
+    found = _reported(module, tree, text, select, facts, statements)
     fixed: List[Finding] = []
     new = source
     original: cst.Module = module
@@ -116,11 +120,18 @@ def _fix(source: bytes, select, with_text_edits: bool) -> FixResult:
         edited = apply_edits(module, [e for f in todo for e in f.edits])
         text = fixed_code(module, text, statements, edited)
         module, new = edited, text.encode(edited.encoding)
+        places = statement_places(tree, statements)
+        # Free what the round before held (the ast of its text, its facts, its analysis, which
+        # holds reference cycles the paused cyclic collector leaves) before the next one. The
+        # collection walks every object (about 8% of a round's time): for large files only.
+        tree = statements = facts = todo = None
+        if len(text) > COLLECT_ABOVE:
+            gc.collect()
         try:
-            before, tree = tree, ast.parse(new)
+            tree = ast.parse(new)
         except Exception as e:  # noqa: BLE001 - any failure here means the fix is wrong
             raise FixError(f"the fixed text does not parse ({type(e).__name__})") from None
-        facts, statements = reanalysed(tree, before, statements)
+        facts, statements = reanalysed(tree, places)
         texts.append(text)
         found = _reported(module, tree, text, select, facts, statements)
     if any(f.fixable for f in found):
