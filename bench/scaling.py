@@ -9,6 +9,9 @@
 - `loops`: a module of N small training functions, one loop each;
 - `module`: N training loops at module level, as a notebook's cells are: one scope for all;
 - `padded`: one training function among 10 * N module-level assignments (a large generated file).
+- `terms`: one training loop whose body adds N/4 optional loss terms, each under two nested
+  `if`s, rebinding `out` and `loss` every time (`loss = loss + w[i] * out.mean()`): a script with
+  many optional losses (6.7x per doubling once: each binding's sources walked apart).
 
 Prints, per size, the median CPU time of a bare `libcst.parse_module` and of the plugin's whole
 analysis as flake8 runs it (`lint_text` given CPython's ast, which flake8 hands the plugin: the
@@ -84,6 +87,16 @@ def padded(count: int) -> str:
     return "\n".join(out) + "\n"
 
 
+def loss_terms(lines: int) -> str:
+    out = ["def train(model, loader, opt, w):", "    for x in loader:", "        out = model(x)",
+           "        loss = out.mean()"]
+    for i in range(max(1, lines // 4)):
+        out += [f"        if w[{i}] > 0:", f"            if w[{i}] > 1:",
+                "                out = model(x)", f"            loss = loss + w[{i}] * out.mean()"]
+    out += ["        loss.backward()", "        opt.step()"]
+    return "\n".join(out) + "\n"
+
+
 def cpu(fn, runs: int, pick=statistics.median) -> float:
     """`pick` (the median, or the best) of `runs` CPU times of `fn`."""
     times = []
@@ -95,7 +108,8 @@ def cpu(fn, runs: int, pick=statistics.median) -> float:
     return pick(times)
 
 
-SHAPES = {"body": long_body, "loops": many_loops, "module": module_loops, "padded": padded}
+SHAPES = {"body": long_body, "loops": many_loops, "module": module_loops, "padded": padded,
+          "terms": loss_terms}
 
 
 def main() -> None:

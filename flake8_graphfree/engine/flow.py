@@ -198,11 +198,11 @@ class _Masks:
             self.masks = forward(scope, loop, self.init, self.step, exceptions=exceptions)
         return self
 
-    def sets(self, name: str) -> "_Sets":
-        return _Sets(self.masks, self.nodes, self.of_name[name])
+    def sets(self, name: str) -> "Sets":
+        return Sets(self.masks, self.nodes, self.of_name[name])
 
 
-class _Sets(Mapping):
+class Sets(Mapping):
     """Node id -> reaching frozenset, made from its mask when it is first asked for (a few nodes
     are asked about, out of every node of a loop body)."""
 
@@ -217,6 +217,17 @@ class _Sets(Mapping):
 
     def __len__(self) -> int:
         return len(self.masks)
+
+    def fresh(self, key: int, exclude: int) -> Tuple[List[Node], int]:
+        """The bindings reaching `key` that are not in the mask `exclude`, and the whole mask: a
+        walk that has been through a binding once skips it without making the set again."""
+        mask = self.masks.get(key, 0) & self.only
+        members, rest = [], mask & ~exclude
+        while rest:
+            low = rest & -rest
+            members.append(self.nodes[low.bit_length() - 1])
+            rest ^= low
+        return members, mask
 
     def __getitem__(self, key: int) -> FrozenSet:
         mask = self.masks[key] & self.only

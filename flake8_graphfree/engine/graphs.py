@@ -20,7 +20,7 @@ import libcst as cst
 from ..syntax import sub_blocks
 from .builder import grad_off_function, with_grad_mode
 from .cfg import Loop, Node, Scope
-from .flow import definitions, forward, reaching
+from .flow import UNBOUND, Sets, definitions, forward, reaching
 from .module_facts import Evidence, looks_like_class
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
                     read_children)
@@ -531,6 +531,7 @@ def sources_of(scope: Scope, loop: Loop, starts: List[tuple]) -> List[tuple]:
     evidence = scope.module.evidence if scope.module is not None else Evidence()
     found: List[tuple] = []
     seen: Set[tuple] = set()
+    walked: Dict[str, int] = {}  # name -> the bits of its bindings met so far
     stack = list(starts)
     while stack:
         node, var = stack.pop()
@@ -547,8 +548,14 @@ def sources_of(scope: Scope, loop: Loop, starts: List[tuple]) -> List[tuple]:
             if isinstance(node.cst, cst.AugAssign):
                 names.add(var)
         for used in sorted(names):
-            for d in definitions(reaching(scope, loop, used).get(node.id, ())):
-                if (d.id, used) in seen or not loop.contains(d) or d is loop.target:
+            state = reaching(scope, loop, used)
+            if isinstance(state, Sets):  # only the bindings this walk has not met yet
+                defs, mask = state.fresh(node.id, walked.get(used, 0))
+                walked[used] = walked.get(used, 0) | mask
+            else:
+                defs = definitions(state.get(node.id, ()))
+            for d in defs:
+                if d == UNBOUND or (d.id, used) in seen or not loop.contains(d) or d is loop.target:
                     continue
                 seen.add((d.id, used))
                 if id(d) not in nested:

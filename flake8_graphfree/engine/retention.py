@@ -236,6 +236,7 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
     what is computed after the last backward from what it backwarded (`loss_D = (loss_D_A +
     loss_D_B) / 2`, `output = output.float()`): GF001 for a loss, GF004 for an output."""
     feeding = feeding_backward(scope)
+    ahead = _backward_ahead(scope, loop)  # nodes from which a backward is met in the iteration
     out, done = [], set(reported)
     evidence = scope.module.evidence if scope.module else None
     for n in scope.nodes[loop.body_start:loop.body_end]:
@@ -246,7 +247,7 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
         # Computed from a graph that is backwarded (`score = out`), or bound beside one: the
         # graph is backwarded. Data that also feeds the backward (`fake = G(imgs)`) does not count.
         derived = n.bound & feeding or graph_inputs(n) & carrying.ins.get(n.id, frozenset()) & feeding
-        if derived and _backward_ahead(loop, n):
+        if derived and any(m.id in ahead for m in n.succ):
             continue
         names = n.bound & carrying.outs.get(n.id, set())
         for var in sorted(names - done if derived else names - feeding - done):
@@ -558,18 +559,23 @@ def _moved(value) -> bool:
     return isinstance(value, cst.Name)
 
 
-def _backward_ahead(loop: Loop, start: Node) -> bool:
-    """Some path from `start` meets a backward call before the iteration ends."""
-    seen, stack = set(), list(start.succ)
+def _backward_ahead(scope: Scope, loop: Loop) -> Set[int]:
+    """The nodes of the loop from which some path, in the loop, meets a backward call (the
+    backward's own node included): one walk back from the backward calls, for the whole loop."""
+    preds: Dict[int, List[Node]] = {}
+    for n in scope.nodes:
+        if loop.contains(n):
+            for m in n.succ:
+                preds.setdefault(m.id, []).append(n)
+    stack = [n for n in scope.nodes if n.backwards and loop.contains(n)]
+    found: Set[int] = set()
     while stack:
         n = stack.pop()
-        if n.id in seen or not loop.contains(n):
+        if n.id in found or not loop.contains(n):
             continue
-        seen.add(n.id)
-        if n.backwards:
-            return True
-        stack.extend(n.succ)
-    return False
+        found.add(n.id)
+        stack.extend(preds.get(n.id, ()))
+    return found
 
 
 def _loss_term(node: Node, var: str, evidence) -> bool:
