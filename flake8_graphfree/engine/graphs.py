@@ -24,7 +24,7 @@ from .flow import UNBOUND, Sets, definitions, forward, reaching
 from .module_facts import Evidence, looks_like_class
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
                     read_children)
-from .vocabulary import BACKWARD_METHODS, is_scaler
+from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH, is_scaler
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -47,6 +47,19 @@ def loss_name(name: str) -> bool:
     """A loss function's name: `criterion`, `crit`, `*loss*`."""
     low = name.lower()
     return "loss" in low or low in ("crit", "criterion") or low.endswith("criterion")
+
+
+def module_owner(func) -> Optional[str]:
+    """The module a method or sub-module call goes through, as evidence names modules (the last
+    part: `self.model.embed(x)` -> model, `model.backbone(x)` -> model); None for nn.Module's own
+    methods that give no graph (`model.parameters()`), and for `self.f(x)` (a method of this
+    class, which the module's function summaries follow)."""
+    if not isinstance(func, cst.Attribute) or func.attr.value in MODULE_METHODS_WITHOUT_GRAPH:
+        return None
+    owner = func.value
+    name = owner.value if isinstance(owner, cst.Name) else (
+        owner.attr.value if isinstance(owner, cst.Attribute) else None)
+    return None if name in ("self", "cls") else name
 
 
 def runs_backward(call: cst.Call) -> bool:
@@ -94,6 +107,8 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
                 return True  # a tensor method: loss.mean(), outputs.logits.float()
             if _dotted(func).startswith(TORCH_NAMESPACES) or loss_name(func.attr.value):
                 return args()
+            owner = module_owner(func)  # model.backbone(x), model.embed(ids)
+            return owner in evidence.modules and owner != getattr(evidence, "assumed", None)
         return False
     if t is cst.Attribute:
         return not _opaque(expr) and carries(expr.value, carrying, evidence)
@@ -283,6 +298,7 @@ class _Extra:
 
     def __init__(self, evidence, name: str) -> None:
         self.modules = evidence.modules | {name}
+        self.assumed = name  # called, it is a forward; its methods are not (`fabric.to_device`)
         self.losses = evidence.losses
         self.helpers = getattr(evidence, "helpers", None)
 

@@ -21,9 +21,11 @@ from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
 from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, _position, aliases, bound_value,
+                     module_owner, _severing,
                      carries, graph_inputs, loss_name, names_in, one_number, siblings, sources,
                      sources_of)
 from .module_facts import ModuleFacts, looks_like_class
+from .vocabulary import MODULE_METHODS_WITHOUT_GRAPH
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
 from .scopes import scopes_with_loops
@@ -144,10 +146,11 @@ def _rebound_before_forward(scope: Scope, loop: Loop, name: str) -> bool:
     """Every path from the start of an iteration rebinds `name` before a forward pass runs
     (`for x, _ in loader:` after `loss, _, _ = model(x)`): the old value is gone before it could
     cost memory, so the name keeps nothing. A statement that forwards and rebinds
-    (`out = model(x)`) runs the forward first."""
+    (`out = model(x)`) runs the forward first. Where the loop has no forward the tool can see,
+    the graph was made by one it cannot: the name is kept through it."""
     forwards = scope._reach.get((id(loop), _FORWARDS))
-    if forwards is None or loop.header.id in forwards:
-        return False
+    if not forwards or loop.header.id in forwards:
+        return False  # no forward the tool knows of: the one that made the graph runs unseen
     seen, stack = set(), list(loop.header.succ)
     while stack:
         n = stack.pop()
@@ -174,7 +177,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     the module: a frozen feature extractor on the path (`mse(vgg(fake), vgg(real))`) gives a
     graph to `vgg(fake)`, and none to `vgg(real)`; the graph came through it, from its input,
     so the walk goes on through a module frozen here to the forward that made `fake`."""
-    def models(n: Node) -> Set[str]:
+    def models(n: Node, through: bool) -> Set[str]:
         value = getattr(n.cst, "value", None)
         call = value
         while isinstance(call, cst.Attribute):  # `x = pack_padded_sequence(x, lengths).data`
@@ -184,6 +187,19 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             return set()  # rebinds its own input: data (`samples, targets = mixup_fn(samples, targets)`)
         found = {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
                  and c not in evidence.functions and c not in evidence.losses}
+        if not found and not through and isinstance(call, cst.Call) and not n.backwards:
+            # `emb = model.embed(ids)`: a forward through `model`, a parameter or a global (not
+            # a value the scope computes: `feats.mean()` is a tensor's method). Not past a frozen
+            # module: what fed it is taken as a forward only on a module's evidence.
+            owner = module_owner(call.func)
+            root = call.func.value if isinstance(call.func, cst.Attribute) else None
+            while isinstance(root, cst.Attribute):
+                root = root.value
+            if (owner and isinstance(root, cst.Name) and root.value not in evidence.functions
+                    and all(b.kind == "entry" for b in binders.get(root.value, ()))
+                    and not loss_name(owner)
+                    and owner not in evidence.losses and not looks_like_class(owner)):
+                found = {owner}
         if isinstance(value, cst.Call):  # `output = forward(model, ids)`: the helper calls model
             found |= evidence.helpers.forwarded(value, evidence)
         return found
@@ -198,24 +214,39 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
     stack = [n for n in scope.nodes if n.backwards]
     seen: Set[int] = set()
     followed: Set[str] = set()  # names whose binders went on the stack (once: 1,000 loops bind `loss`)
+    stack = [(n, False) for n in stack]  # (node, reached through a frozen module)
     while stack:
-        n = stack.pop()
+        n, through = stack.pop()
         if n.id in seen:
             continue
         seen.add(n.id)
-        called = models(n)
+        called = models(n, through)
         if called:
             found |= called
             proven.update((n.id, name) for name in n.bound)
             if not called <= evidence.frozen:
                 continue
             # Only frozen modules: the graph came through them, from their input (`vgg(fake)`).
+            through = True
+        if _gives_no_graph(n):
+            continue  # `outputs = model.generate(ids)`, `x = y.detach()`: no backward's path
         if id(n) in iterables:  # a loop target: on to what the loop iterates over
             n = iterables[id(n)]
         for name in _inputs(n) - followed:
             followed.add(name)
-            stack.extend(binders.get(name, ()))
+            stack.extend((b, through) for b in binders.get(name, ()))
     return found
+
+
+def _gives_no_graph(n: Node) -> bool:
+    """A statement whose value is a call that gives no graph: a module's own method
+    (`model.generate(...)`, `model.parameters()`) or a severing call (`y.detach()`)."""
+    call = getattr(n.cst, "value", None)
+    while isinstance(call, cst.Attribute):
+        call = call.value
+    return isinstance(call, cst.Call) and (_severing(call) or (
+        isinstance(call.func, cst.Attribute) and module_owner(call.func) is None
+        and call.func.attr.value in MODULE_METHODS_WITHOUT_GRAPH))
 
 
 def _inputs(n: Node) -> Set[str]:

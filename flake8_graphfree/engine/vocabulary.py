@@ -25,6 +25,20 @@ AUTOGRAD_MODULES = frozenset({"torch.autograd", "autograd"})
 AUTOGRAD_FUNCTIONS = frozenset({"backward", "grad"})  # torch.autograd.backward, torch.autograd.grad
 SCALER = "scaler"
 EVALUATION_METHODS = frozenset({"eval", "load_state_dict"})
+# A call through a module with evidence is a forward (`model.backbone(x)`, `model.embed(ids)`,
+# `model.module(x)` under DDP), except nn.Module's own methods that give no graph, Hugging Face's
+# `generate`, which runs under no_grad, and a trainer object's entry points, which return metrics
+# (`trainer.train()` is the same evidence as `model.train()`; `trainer.evaluate()` gives a dict).
+MODULE_METHODS_WITHOUT_GRAPH = frozenset({
+    "parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children",
+    "modules", "named_modules", "state_dict", "load_state_dict", "train", "eval", "to", "cuda",
+    "cpu", "half", "float", "double", "bfloat16", "type", "zero_grad", "requires_grad_", "apply",
+    "register_buffer", "register_parameter", "register_module", "register_forward_hook",
+    "register_forward_pre_hook", "register_full_backward_hook", "get_submodule",
+    "get_parameter", "get_buffer", "extra_repr", "share_memory", "add_module", "generate",
+    "save_pretrained", "num_parameters", "get_input_embeddings", "get_output_embeddings",
+    "gradient_checkpointing_enable", "print_trainable_parameters", "merge_and_unload",
+    "evaluate", "predict", "fit", "test", "validate", "save_model", "push_to_hub", "log"})
 
 
 def is_scaler(callee: str, positional: int, keywords) -> bool:

@@ -100,3 +100,48 @@ def fabric_accumulate(fabric, model, loader, optimizer):
             loss = logits.sum()  # GF001: add 'del loss'
             fabric.backward(loss)
         optimizer.step()
+
+
+def through_the_module(model, loader, opt):
+    # Any call through a module with evidence is a forward: its methods, its sub-modules, the
+    # module DDP wraps.
+    model.train()
+    for x, y in loader:
+        feats = model.forward_features(x)  # GF004: add 'del feats'
+        emb = model.embed(x)  # GF004: add 'del emb'
+        back = model.backbone(x)  # GF004: add 'del back'
+        wrapped = model.module(x)  # GF004: add 'del wrapped'
+        loss = feats.mean() + emb.mean() + back.mean() + wrapped.mean()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def evaluate_through_the_module(model, loader):
+    model.eval()
+    hits = 0
+    for x, y in loader:
+        feats = model.backbone(x)  # GF002: add 'del feats'
+        logits = model.head(feats)  # GF002: add 'del logits'
+        hits += (logits.argmax(-1) == y).sum().item()
+    return hits
+
+
+def not_a_forward(model, trainer, tokenizer, loader, opt):
+    # A module's own methods, a trainer's entry points and what generate() returns give no graph.
+    trainer.train()
+    decoded = []
+    for batch in loader:
+        params = model.parameters()
+        metrics = trainer.evaluate()
+        out = model.generate(batch)
+        decoded.extend(tokenizer.batch_decode(out))
+        print(params, metrics)
+    return decoded
+
+
+def backward_through_a_method(step, loader, opt):
+    # The backward proves a graph: the call it was computed from is the forward.
+    for x in loader:
+        loss = step.compute(x)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
