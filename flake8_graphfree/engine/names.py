@@ -113,8 +113,8 @@ def read_children(node) -> list:
 
 def operands(expr) -> Optional[List[cst.BaseExpression]]:
     """The parts a value is computed from by arithmetic and structure alone: both sides of an
-    operator, the operand of a unary one, both branches of `a if c else b`, the elements of a tuple
-    or list, what is indexed (not the index), what is awaited. None for any other expression: the
+    operator, the operand of a unary one, both branches of `a if c else b`, the elements of a tuple,
+    list or set, the values of a dict display, what is indexed (not the index), what is awaited. None for any other expression: the
     walkers over values (engine/graphs.py, BackwardCall.tensor_names) each decide those."""
     t = type(expr)
     if t is cst.BinaryOperation or t is cst.BooleanOperation:
@@ -123,7 +123,9 @@ def operands(expr) -> Optional[List[cst.BaseExpression]]:
         return [expr.expression]
     if t is cst.IfExp:
         return [expr.body, expr.orelse]
-    if t is cst.Tuple or t is cst.List:
+    if t is cst.Tuple or t is cst.List or t is cst.Set:
+        return [e.value for e in expr.elements]
+    if t is cst.Dict:  # a dict carries what it holds: its values (`{"logits": out}`)
         return [e.value for e in expr.elements]
     if t is cst.Subscript:
         return [expr.value]
