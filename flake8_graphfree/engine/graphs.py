@@ -154,7 +154,7 @@ NO_GRAPH = Summary(False, ())
 
 
 class Helpers:
-    """The module's own functions (top level, and methods called as `self.f(...)`), each summarised
+    """The module's own functions (top level, nested, and methods called as `self.f(...)`), each summarised
     once, when a loop first calls it: does it return a graph-carrying value? Either from a module
     with evidence, or by calling one of its parameters (`def forward(model, ids): return
     model(ids)`), which carries when the argument given there is a module with evidence. What runs
@@ -164,11 +164,16 @@ class Helpers:
         self.defs: Dict[str, List[cst.FunctionDef]] = {}
         # partial.py parses only the defs and classes the loops call: what is read here must
         # stay among what it keeps.
-        for stmt in module.body:
+        stack = list(module.body)
+        while stack:
+            stmt = stack.pop()
             inner = stmt.body.body if isinstance(stmt, cst.ClassDef) else [stmt]
             for d in inner:
                 if isinstance(d, cst.FunctionDef):
                     self.defs.setdefault(d.name.value, []).append(d)
+                    # Closures too (`def _forward(v): return net(v)` inside the train function).
+                    stack.extend(s for s, _, _ in flatten(d.body)
+                                 if isinstance(s, cst.FunctionDef))
         self._memo: Dict[str, Summary] = {}
 
     def returns_graph(self, callee: str, call: cst.Call, evidence, carrying=frozenset(),

@@ -160,3 +160,14 @@ def train_with_a_dict(net, loader, opt):
         loss = result["logits"].mean()  # GF001: add 'del loss'
         loss.backward()
         opt.step()
+
+
+def train_with_a_closure(net, loader, opt):
+    # A closure that returns outputs returns outputs, as a function of the module does.
+    def _forward(v):
+        return net(v), net(v).sum()
+
+    for x in loader:
+        pred, loss = _forward(x)  # GF004: add 'del pred' | GF001: add 'del loss'
+        loss.backward()
+        opt.step()
