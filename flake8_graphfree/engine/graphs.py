@@ -96,6 +96,8 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         if callee is not None:
             if callee in evidence.modules:
                 return True
+            if callee in getattr(evidence, "frozen", ()):
+                return args()  # grad flows through a frozen module: a graph if its input has one
             if looks_like_class(callee):
                 return False  # a constructor: Model(cfg) builds a module, not a graph
             if callee in evidence.losses or loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:

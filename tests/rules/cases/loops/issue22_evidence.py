@@ -171,3 +171,30 @@ def train_with_a_closure(net, loader, opt):
         pred, loss = _forward(x)  # GF004: add 'del pred' | GF001: add 'del loss'
         loss.backward()
         opt.step()
+
+
+# Principle 3: grad flows through a frozen module from a tensor that requires grad.
+
+
+def style_transfer(vgg, target, steps):
+    vgg.requires_grad_(False)
+    img = torch.randn(1, 3, 64, 64, requires_grad=True)
+    opt = torch.optim.Adam([img], lr=0.1)
+    for _ in range(steps):
+        opt.zero_grad()
+        feats = vgg(img)  # GF004: add 'del feats'
+        loss = ((feats - target) ** 2).mean()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def attack(victim, x, y, eps, steps):
+    # (Not `model`: a freeze is still evidence by name for the whole file; see evaluate_... above.)
+    victim.requires_grad_(False)
+    delta = torch.zeros_like(x).requires_grad_()
+    for _ in range(steps):
+        logits = victim(x + delta)  # GF004: add 'del logits'
+        loss = torch.nn.functional.cross_entropy(logits, y)  # GF001: add 'del loss'
+        loss.backward()
+        delta.data = (delta + eps * delta.grad.sign()).clamp(-eps, eps)
+        delta.grad.zero_()
