@@ -20,15 +20,14 @@ from .accumulation import feeding_backward, kept_into, loop_accumulations, retur
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
-from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, _position, aliases, bound_value,
-                     module_owner, _severing,
-                     carries, graph_inputs, loss_name, names_in, one_number, siblings, sources,
-                     sources_of)
+from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, _position, _severing, aliases,
+                     bound_value, carries, graph_inputs, loss_name, module_owner, names_in,
+                     one_number, siblings, sources, sources_of)
 from .module_facts import ModuleFacts, looks_like_class
-from .vocabulary import MODULE_METHODS_WITHOUT_GRAPH
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
 from .scopes import scopes_with_loops
+from .vocabulary import MODULE_METHODS_WITHOUT_GRAPH
 
 
 @dataclass(eq=False)
@@ -211,10 +210,9 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
         for name in n.bound:
             binders.setdefault(name, []).append(n)
     iterables = {id(lp.target): lp.iter for lp in scope.loops if lp.target is not None}
-    stack = [n for n in scope.nodes if n.backwards]
+    stack = [(n, False) for n in scope.nodes if n.backwards]  # (node, reached through a frozen module)
     seen: Set[int] = set()
     followed: Set[str] = set()  # names whose binders went on the stack (once: 1,000 loops bind `loss`)
-    stack = [(n, False) for n in stack]  # (node, reached through a frozen module)
     while stack:
         n, through = stack.pop()
         if n.id in seen:
