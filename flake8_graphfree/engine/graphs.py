@@ -370,7 +370,10 @@ def flow_reads(expr, evidence) -> Set[str]:
                     stack.extend(args)
                     continue
             if loss_name(_last_part(func)) or (callee is not None and callee in evidence.losses):
-                stack.extend(a.value for a in n.args if not _label(a))
+                # The first argument is the input, the prediction, by PyTorch's convention for
+                # losses (`loss(input, target)`), whatever it is named (`crit(y_hat, y)`).
+                stack.extend(a.value for i, a in enumerate(n.args)
+                             if (i == 0 and a.keyword is None) or not _label(a))
             elif (callee in evidence.modules or callee in _defined(evidence)  # any argument
                   or _dotted(func).startswith(TORCH_NAMESPACES)
                   or _last_part(func) in BUILTINS_KEEPING_GRAPH):

@@ -198,3 +198,13 @@ def attack(victim, x, y, eps, steps):
         loss.backward()
         delta.data = (delta + eps * delta.grad.sign()).clamp(-eps, eps)
         delta.grad.zero_()
+
+
+def prediction_named_like_labels(net, loader, criterion, opt):
+    # The first argument of a loss is its input, the prediction, whatever it is named.
+    net.train()
+    for x, y in loader:
+        y_hat = net(x)  # GF004: add 'del y_hat'
+        loss = criterion(y_hat, y)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
