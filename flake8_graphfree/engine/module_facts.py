@@ -12,7 +12,7 @@ import functools
 from typing import Dict, List, Optional, Set, Tuple
 
 from .gradmode import NOT_LITERAL, grad_mode
-from .vocabulary import AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, is_scaler
+from .vocabulary import AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, EVALUATION_METHODS, is_scaler
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
 FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
@@ -243,7 +243,7 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
         if name == "zero_grad" or name == "train" and not (
                 call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False):
             ev.modules.add(target)  # net.train(), net.zero_grad(): trained here
-        elif name in ("eval", "load_state_dict"):
+        elif name in EVALUATION_METHODS:
             ev.modules.add(target)
         elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \
                 and call.args[0].value is False:

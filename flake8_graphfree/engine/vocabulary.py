@@ -61,7 +61,8 @@ def is_autograd_function(dotted: str) -> bool:
 PRECHECK = re.compile(
     r"(?:" + "|".join(sorted(BACKWARD_METHODS))
     + r"|(?i:" + SCALER + r")"
-    + r"|\.(?:" + "|".join(sorted(EVALUATION_METHODS)) + r")|load_state_dict"
+    + r"|" + "|".join(r"\." + m if m == "eval" else m  # `.eval(`, not the builtin `eval(`
+                      for m in sorted(EVALUATION_METHODS))
     + r"|autograd\.(?:" + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r"))\s*\("
     + r"|\bfrom[ \t]+torch\.autograd[ \t]+import\b(?:[ \t]*\([^)]*|[^\n#(]*)\b(?:"
     + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r")\b")
