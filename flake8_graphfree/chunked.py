@@ -17,13 +17,13 @@ parses the file whole.
 from __future__ import annotations
 
 import ast
-import re
 from typing import Callable, List, Optional, Union
 
 import libcst as cst
 
+from .shifts import LINE_BREAK  # Python's line breaks
+
 RUN_CHARS = 100_000  # a run's size: its parse holds about 50 MB of native working state
-_BREAK = re.compile(r"\r\n?|\n")  # partial.py's (and CPython's) line breaks
 
 
 def parse_in_runs(source: Union[str, bytes], tree: ast.Module,
@@ -98,7 +98,7 @@ def _cuts(text: str, body: list) -> list:
     out = []
     line, at = 1, 0  # the number and offset of the line the next break ends
     pending = None  # (offset, statement index, first line, decorated) of a gap being checked
-    for m in _BREAK.finditer(text):
+    for m in LINE_BREAK.finditer(text):
         if pending is not None and line < pending[2] and m.start() != at:
             return []  # a line in the gap holds something (spaces, a comment): do not guess
         line, at = line + 1, m.end()
