@@ -187,15 +187,16 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
         found = {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
                  and c not in evidence.functions and c not in evidence.losses}
         if not found and not through and isinstance(call, cst.Call) and not n.backwards:
-            # `emb = model.embed(ids)`: a forward through `model`, a parameter or a global (not
-            # a value the scope computes: `feats.mean()` is a tensor's method). Not past a frozen
-            # module: what fed it is taken as a forward only on a module's evidence.
+            # `emb = model.embed(ids)`: a forward through `model`, a parameter, a global or an
+            # object built before the loops (`agent = Agent(envs).to(device)`); not a value the
+            # scope computes (`feats.mean()` is a tensor's method). Not past a frozen module:
+            # what fed it is taken as a forward only on a module's evidence.
             owner = module_owner(call.func)
             root = call.func.value if isinstance(call.func, cst.Attribute) else None
             while isinstance(root, cst.Attribute):
                 root = root.value
             if (owner and isinstance(root, cst.Name) and root.value not in evidence.functions
-                    and all(b.kind == "entry" for b in binders.get(root.value, ()))
+                    and all(b.kind == "entry" or _constructed(b) for b in binders.get(root.value, ()))
                     and not loss_name(owner)
                     and owner not in evidence.losses and not looks_like_class(owner)):
                 found = {owner}
@@ -234,6 +235,16 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             followed.add(name)
             stack.extend((b, through) for b in binders.get(name, ()))
     return found
+
+
+def _constructed(n: Node) -> bool:
+    """`agent = Agent(envs).to(device)`, outside any loop: an object built by a constructor (a
+    capitalised callee), moved or configured by its own methods."""
+    value = getattr(n.cst, "value", None)
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        value = value.func.value  # `.to(device)`, `.cuda()`, `.eval()`
+    return n.loop is None and isinstance(value, cst.Call) and looks_like_class(
+        _dotted(value.func).rpartition(".")[2])
 
 
 def _gives_no_graph(n: Node) -> bool:

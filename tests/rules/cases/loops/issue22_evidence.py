@@ -208,3 +208,23 @@ def prediction_named_like_labels(net, loader, criterion, opt):
         loss = criterion(y_hat, y)  # GF001: add 'del loss'
         loss.backward()
         opt.step()
+
+
+class Agent(torch.nn.Module):
+    pass
+
+
+agent = Agent().to("cpu")
+agent_opt = torch.optim.Adam(list(agent.parameters()) + [torch.zeros(1)])
+
+
+def ppo_update(batches, advantages):
+    # A method of an object built before the loops (a script's `agent = Agent(envs).to(device)`)
+    # is a forward when a backward is computed from it.
+    for obs, actions, old_logprobs in batches:
+        _, newlogprob, entropy = agent.get_action_and_value(obs, actions)  # GF004: add 'del newlogprob' | GF004: add 'del entropy'
+        ratio = (newlogprob - old_logprobs).exp()  # GF004: add 'del ratio'
+        loss = -(advantages * ratio).mean() - 0.01 * entropy.mean()  # GF001: add 'del loss'
+        agent_opt.zero_grad()
+        loss.backward()
+        agent_opt.step()
