@@ -69,7 +69,11 @@ class ModuleFacts:
                            if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
         self._functions.update(stmt.name for stmt in tree.body if isinstance(
             stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+        self._built: List[tuple] = []  # (names, the call they are bound to), for what is no module
         self._walk(tree)
+
+    def _optimizers_and_schedulers(self) -> Set[str]:
+        return _optimizers_and_schedulers_of(self._built)
 
     @functools.cached_property
     def can_report(self) -> bool:
@@ -103,6 +107,7 @@ class ModuleFacts:
             self._scan([tree.body[i]], (), False)
         ev = self.evidence
         ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
+        ev.modules -= self._optimizers_and_schedulers()
         ev.add_callees(ev.backward_callees)
 
     def _scan(self, stack: list, functions: tuple, off: bool) -> None:
@@ -151,7 +156,10 @@ class ModuleFacts:
                     and node.value.id == "inspect")
                 self.reads_namespace |= node.attr in ("modules", "__dict__") and isinstance(
                     node.value, ast.Name) and node.value.id == "sys"
-            elif t is ast.Assign and isinstance(node.value, ast.Call):
+            if t is ast.Assign and len(node.targets) == 1 and isinstance(
+                    node.targets[0], (ast.Name, ast.Attribute)):  # `self.optimizer = AdamW(...)`
+                self._built.append((_last(node.targets[0]), node.value))
+            if t is ast.Assign and isinstance(node.value, ast.Call):
                 callee = _called_name(node.value.func)
                 if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
                     ev.losses.update(_last(t) for t in node.targets)
@@ -253,6 +261,23 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):
                 ev.modules.add(_last(arg.func.value))
+
+
+def _optimizers_and_schedulers_of(built) -> Set[str]:
+    """Names bound to an optimizer (a call handed a module's `.parameters()`, or a list built from
+    them) or to a scheduler (a call handed such an optimizer): their `.load_state_dict()` and
+    `.train()` are no module's."""
+    def mentions(value, names) -> bool:
+        return any((isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in ("parameters", "named_parameters"))
+                   or (isinstance(n, ast.Name) and n.id in names) for n in ast.walk(value))
+
+    groups = {name for name, value in built if mentions(value, ())}  # `params = [...]` too
+    optimizers = {name for name, value in built if isinstance(value, ast.Call)
+                  and mentions(value, groups)}
+    return optimizers | {name for name, value in built if isinstance(value, ast.Call)
+                         and any(isinstance(n, ast.Name) and n.id in optimizers
+                                 for n in ast.walk(value))}
 
 
 def _returns_backwarded(fn) -> bool:

@@ -228,3 +228,21 @@ def ppo_update(batches, advantages):
         agent_opt.zero_grad()
         loss.backward()
         agent_opt.step()
+
+
+def resume_and_log(model, loader, path):
+    # An optimizer (handed the parameters) and a scheduler (handed the optimizer) are no modules,
+    # whatever `.load_state_dict()` is called on them.
+    groups = [{"params": [p for n, p in model.named_parameters()]}]
+    optimizer = torch.optim.AdamW(groups)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    optimizer.load_state_dict(torch.load(path))
+    scheduler.load_state_dict(torch.load(path))
+    model.train()
+    for x in loader:
+        loss = model(x).sum()  # GF001: add 'del loss'
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        rates = scheduler.get_last_lr()
+        print(rates[0])
