@@ -613,13 +613,16 @@ NOT_OUTPUTS = frozenset({"log", "logs", "logging", "stat", "stats", "metric", "m
 
 def siblings(found: List[tuple]) -> List[tuple]:
     """(node, name) for each other name a binding in `found` unpacks from the same forward call
-    (`loss, pred, mask = model(x)`): outputs of the same forward, kept as long as the loss is.
+    (`loss, pred, mask = model(x)`), or from the same value (`loss, logits = outputs`): outputs of
+    the same forward, kept as long as the loss is.
     Not what a loss function returns beside the loss (`loss, items = compute_loss(pred, y)`), nor
     names that say they hold logs or metrics (`loss, logs = model(x)`)."""
     out = []
     for node, var in found:
         value = getattr(node.cst, "value", None)
         callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
+        if isinstance(value, cst.Name) and len(node.bound) > 1:  # `loss, logits = outputs`
+            callee = value.value
         if callee and not loss_name(callee) and bound_value(node, var) is value:
             out.extend((node, other) for other in node.bound
                        if other != var and bound_value(node, other) is value

@@ -568,6 +568,10 @@ def _scalar_terms(scope: Scope, loop: Loop, targets) -> Set[str]:
         for n in scope.nodes[loop.body_start:loop.body_end]:
             if name in n.bound and isinstance(n.cst, (cst.Assign, cst.AugAssign)):
                 value = n.cst.value
+                if isinstance(n.cst, cst.Assign) and not (isinstance(
+                        value, cst.BinaryOperation) and isinstance(
+                        value.operator, (cst.Add, cst.Subtract))):
+                    continue  # not a sum: `loss, logits = outputs` adds nothing
                 stack = [value] if isinstance(n.cst, cst.Assign) else [value, n.cst.target]
                 while stack:
                     e = stack.pop()
@@ -755,13 +759,20 @@ def _backward_elsewhere(module_calls: ModuleFacts, scope: Scope, loop: Loop) -> 
     return any((n.uses | n.calls) & helpers for n in scope.nodes[loop.body_start:loop.body_end])
 
 
+def _unpacks(stmt) -> bool:
+    """`loss, logits = outputs`: the names get the elements, not the value itself."""
+    return isinstance(stmt, cst.Assign) and any(
+        isinstance(t.target, (cst.Tuple, cst.List)) for t in stmt.targets)
+
+
 def _copied(scope: Scope, loop: Loop, name: str, binding: Optional[Node] = None) -> bool:
     """The bare value is stored under another name in the loop body (`prev = loss`): another holder
     keeps the graph, and `del name` frees nothing. With `binding`, only a copy of that binding's
-    value counts (`real_score = outputs` does not hide a later `outputs = D(fake)`)."""
+    value counts (`real_score = outputs` does not hide a later `outputs = D(fake)`). Unpacking it
+    (`loss, logits = outputs`) is no copy: the elements are held apart, the value by its name."""
     for n in scope.nodes[loop.body_start:loop.body_end]:
         stmt = n.cst
-        if isinstance(stmt, (cst.Assign, cst.AnnAssign)):
+        if isinstance(stmt, (cst.Assign, cst.AnnAssign)) and not _unpacks(stmt):
             value = stmt.value
             while isinstance(value, cst.Tuple) and len(value.elements) == 1:
                 value = value.elements[0].value
