@@ -57,6 +57,8 @@ def loop_accumulations(scope: Scope, loop: Loop, carrying) -> List[Accumulation]
         if hit is None:
             continue
         holder, value, kind = hit
+        if kind is FactKind.STORE and _constant_key(n.cst):
+            continue  # `logs["d"] = d_loss`: the same item every iteration, one graph, no more
         if not carries(value, carrying.ins.get(n.id, frozenset()), carrying.evidence):
             continue
         if kind is FactKind.ACCUMULATE and isinstance(holder.value, str) and isinstance(
@@ -97,6 +99,15 @@ def _accumulation(n: Node):
         if isinstance(right, cst.Name) and right.value == t.value:
             return t, left, FactKind.ACCUMULATE
     return None
+
+
+def _constant_key(stmt) -> bool:
+    """`d["loss"] = v`, `d[0] = v`: an item whose key is a literal, overwritten each iteration."""
+    if not (isinstance(stmt, cst.Assign) and isinstance(stmt.targets[0].target, cst.Subscript)):
+        return False
+    literal = (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)
+    return all(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, literal)
+               for e in stmt.targets[0].target.slice)
 
 
 def _store(n: Node):

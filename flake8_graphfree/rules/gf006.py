@@ -2,7 +2,8 @@
 
 A graph-carrying value stored into a container that outlives the iteration (`losses.append(loss)`,
 `.extend`, `.add`, `d[k] = loss`) keeps one more graph every iteration. A container that later
-feeds a backward (`torch.stack(losses).sum().backward()`) or is returned is not reported.
+feeds a backward (`torch.stack(losses).sum().backward()`) or is returned is not reported, nor an
+item whose key is a literal (`logs["loss"] = loss`: the same item, overwritten every iteration).
 """
 from __future__ import annotations
 
