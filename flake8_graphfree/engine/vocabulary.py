@@ -38,6 +38,7 @@ MODULE_METHODS_WITHOUT_GRAPH = frozenset({
     "get_parameter", "get_buffer", "extra_repr", "share_memory", "add_module", "generate",
     "save_pretrained", "num_parameters", "get_input_embeddings", "get_output_embeddings",
     "gradient_checkpointing_enable", "print_trainable_parameters", "merge_and_unload",
+    "resize_token_embeddings", "tie_weights", "get_encoder", "get_decoder",
     "evaluate", "predict", "fit", "test", "validate", "save_model", "push_to_hub", "log"})
 
 
