@@ -73,7 +73,7 @@ class ModuleFacts:
         self._walk(tree)
 
     def _optimizers_and_schedulers(self) -> Set[str]:
-        return _optimizers_and_schedulers_of(self._built)
+        return _optimizers_and_schedulers_of(self._built, self.evidence.modules)
 
     @functools.cached_property
     def can_report(self) -> bool:
@@ -263,21 +263,27 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
                 ev.modules.add(_last(arg.func.value))
 
 
-def _optimizers_and_schedulers_of(built) -> Set[str]:
-    """Names bound to an optimizer (a call handed a module's `.parameters()`, or a list built from
-    them) or to a scheduler (a call handed such an optimizer): their `.load_state_dict()` and
-    `.train()` are no module's."""
-    def mentions(value, names) -> bool:
-        return any((isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                    and n.func.attr in ("parameters", "named_parameters"))
-                   or (isinstance(n, ast.Name) and n.id in names) for n in ast.walk(value))
+def _optimizers_and_schedulers_of(built, modules: Set[str]) -> Set[str]:
+    """Of `modules`, the names bound to an optimizer (a call handed a module's `.parameters()`, or
+    a list built from them) or to a scheduler (a call handed such an optimizer): their
+    `.load_state_dict()` and `.train()` are no module's. Only the modules' own bindings are
+    walked (and the names those mention), so a file pays for this only where it matters."""
+    values: Dict[str, list] = {}
+    for name, value in built:
+        values.setdefault(name, []).append(value)
 
-    groups = {name for name, value in built if mentions(value, ())}  # `params = [...]` too
-    optimizers = {name for name, value in built if isinstance(value, ast.Call)
-                  and mentions(value, groups)}
-    return optimizers | {name for name, value in built if isinstance(value, ast.Call)
-                         and any(isinstance(n, ast.Name) and n.id in optimizers
-                                 for n in ast.walk(value))}
+    def params(value, depth: int = 0) -> bool:  # `.parameters()` in it, or in a name it reads
+        for n in ast.walk(value):
+            if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in ("parameters", "named_parameters")):
+                return True
+            if depth < 2 and isinstance(n, ast.Name) and any(
+                    params(v, depth + 1) for v in values.get(n.id, ())):
+                return True
+        return False
+
+    return {name for name in modules & set(values)
+            if any(isinstance(v, ast.Call) and params(v) for v in values[name])}
 
 
 def _returns_backwarded(fn) -> bool:
