@@ -23,8 +23,8 @@ from .cfg import Loop, Node, Scope
 from .flow import UNBOUND, Sets, definitions, forward, reaching
 from .module_facts import Evidence, looks_like_class
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
-                    read_children)
-from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH, is_scaler
+                    read_children, scaler_call)
+from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -70,9 +70,7 @@ def runs_backward(call: cst.Call) -> bool:
     if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
         return True
     callee = direct_callee(func)
-    return callee is not None and is_scaler(
-        callee, sum(a.keyword is None and not a.star for a in call.args),
-        [a.keyword.value for a in call.args if a.keyword is not None])
+    return callee is not None and scaler_call(callee, call)
 
 
 def carries(expr, carrying: Set[str], evidence) -> bool:
@@ -156,8 +154,8 @@ NO_GRAPH = Summary(False, ())
 
 
 class Helpers:
-    """The module's own functions (top level, nested, and methods called as `self.f(...)`), each summarised
-    once, when a loop first calls it: does it return a graph-carrying value? Either from a module
+    """The module's own functions (top level, nested, and methods called as `self.f(...)`), each
+    summarised once, when a loop first calls it: does it return a graph-carrying value? Either from a module
     with evidence, or by calling one of its parameters (`def forward(model, ids): return
     model(ids)`), which carries when the argument given there is a module with evidence. What runs
     under no_grad (a decorated function, a `with torch.no_grad():` block) returns no graph."""

@@ -63,11 +63,12 @@ class ModuleFacts:
         self._autograd_imports = {
             (a.asname or a.name) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)
             and stmt.module == "torch.autograd" for a in stmt.names if a.name in AUTOGRAD_FUNCTIONS}
-        # Functions and classes this module defines or imports by name: called, they are not a
-        # scaler object (`is_scaler(x, n)` is a function; `loss_scaler = NativeScaler()` is not).
-        self._functions = {(a.asname or a.name).split(".")[0] for stmt in tree.body
-                           if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
-        self._functions.update(stmt.name for stmt in tree.body if isinstance(
+        # Functions and classes this module defines or imports by name (its top level): called,
+        # they are not a scaler object (`is_scaler(x, n)` is a function; `loss_scaler =
+        # NativeScaler()` is not). The engine's scanner reads the same set.
+        self.defined = {(a.asname or a.name).split(".")[0] for stmt in tree.body
+                        if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
+        self.defined.update(stmt.name for stmt in tree.body if isinstance(
             stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
         self._built: List[tuple] = []  # (names, the call they are bound to), for what is no module
         self._walk(tree)
@@ -140,7 +141,7 @@ class ModuleFacts:
                     ev.backward_callees |= {  # model(x).sum().backward() trains model
                         _direct_callee(sub.func) for sub in ast.walk(node)
                         if isinstance(sub, ast.Call) and sub is not node} - {""}
-                elif name not in self._functions and is_scaler(
+                elif name not in self.defined and is_scaler(
                         name, len(node.args), [k.arg for k in node.keywords]):
                     self.trains = True
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()

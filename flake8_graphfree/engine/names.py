@@ -114,8 +114,9 @@ def read_children(node) -> list:
 def operands(expr) -> Optional[List[cst.BaseExpression]]:
     """The parts a value is computed from by arithmetic and structure alone: both sides of an
     operator, the operand of a unary one, both branches of `a if c else b`, the elements of a tuple,
-    list or set, the values of a dict display, what is indexed (not the index), what is awaited. None for any other expression: the
-    walkers over values (engine/graphs.py, BackwardCall.tensor_names) each decide those."""
+    list or set, the values of a dict display, what is indexed (not the index), what is awaited.
+    None for any other expression: the walkers over values (engine/graphs.py,
+    BackwardCall.tensor_names) each decide those."""
     t = type(expr)
     if t is cst.BinaryOperation or t is cst.BooleanOperation:
         return [expr.left, expr.right]
@@ -290,9 +291,7 @@ class NameScanner:
         if callee is not None:
             out.callees.add(callee)
             helper = self.backward_helpers.get(callee) if isinstance(func, cst.Name) else None
-            if helper is None and callee not in self.functions and is_scaler(callee, sum(a.keyword is None and not a.star
-                                                         for a in call.args),
-                                            [a.keyword.value for a in call.args if a.keyword]):
+            if helper is None and callee not in self.functions and scaler_call(callee, call):
                 helper = 0  # loss_scaler(loss, optimizer, ...): timm's and MAE's NativeScaler
             if helper is not None:
                 positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -435,14 +434,20 @@ def direct_callee(func) -> Optional[str]:
     return None
 
 
-def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> NameScanner:
+def scaler_call(callee: str, call: cst.Call) -> bool:
+    """`loss_scaler(loss, optimizer, ...)`: engine/vocabulary.py's `is_scaler`, for a LibCST call."""
+    return is_scaler(callee, sum(a.keyword is None and not a.star for a in call.args),
+                     [a.keyword.value for a in call.args if a.keyword is not None])
+
+
+def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None,
+                functions: frozenset = frozenset()) -> NameScanner:
     """A scanner that knows this module's top-level torch imports: bare names bound to
-    torch.autograd.backward or torch.autograd.grad, and names bound to torch.distributed.autograd. (partial.py keeps
-    every module-level import for this.)"""
-    backward, dist, functions = set(), set(), set()
+    torch.autograd.backward or torch.autograd.grad, and names bound to torch.distributed.autograd
+    (partial.py keeps every module-level import for this); `functions`, what the module defines
+    or imports by name (ModuleFacts.defined)."""
+    backward, dist = set(), set()
     for stmt in module.body:
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            functions.add(stmt.name.value)
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
@@ -451,15 +456,12 @@ def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None) -> 
                 for alias in small.names:
                     full = f"{origin}.{_dotted(alias.name)}"
                     bound = alias.asname.name.value if alias.asname else _dotted(alias.name)
-                    functions.add(bound)
                     if is_autograd_function(full):  # `grad as g`: g(cost, x) is a backward
                         backward.add(bound)
                     elif full == "torch.distributed.autograd":
                         dist.add(bound)
             elif isinstance(small, cst.Import):
                 for alias in small.names:
-                    functions.add(alias.asname.name.value if alias.asname
-                                  else _dotted(alias.name).split(".")[0])
                     if _dotted(alias.name) == "torch.distributed.autograd" and alias.asname:
                         dist.add(alias.asname.name.value)
     return NameScanner(frozenset(backward), frozenset(dist), backward_helpers, frozenset(functions))

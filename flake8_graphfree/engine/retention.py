@@ -71,7 +71,7 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
     ast of the same text) saves the module-wide walk or a parse when the caller has them."""
     if facts is None:
         facts = ModuleFacts(tree if tree is not None else ast.parse(module.code))
-    scanner = scanner_for(module, facts.backward_helpers)
+    scanner = scanner_for(module, facts.backward_helpers, frozenset(facts.defined))
     scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
     evidence = facts.evidence
     evidence.helpers = helpers = Helpers(module)
