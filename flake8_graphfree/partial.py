@@ -21,15 +21,14 @@ block's footer) means a full parse.
 from __future__ import annotations
 
 import ast
-import re
 from bisect import bisect_right
 from typing import List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
 from .libcst_compat import Verbatim
+from .shifts import LINES
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -92,7 +91,7 @@ def parse_kept(source: Union[str, bytes], tree: ast.Module, kept: List[ast.stmt]
     for s in tree.body:
         if id(s) not in kept_ids:
             blanked.update(range(_first(s), s.end_lineno + 1))
-    raw = _LINE.findall(as_text)  # from bytes, one character a byte: line breaks are ASCII
+    raw = LINES.findall(as_text)  # from bytes, one character a byte: line breaks are ASCII
     for d in (d for s in tree.body for d in getattr(s, "decorator_list", ())):
         if not raw[d.lineno - 1].lstrip().startswith("@"):
             return None  # `@(\n    deco\n)`: the `@` is on another line
@@ -102,7 +101,7 @@ def parse_kept(source: Union[str, bytes], tree: ast.Module, kept: List[ast.stmt]
     blank = "".join(raw)
     module = parse(blank.encode("latin-1") if isinstance(source, bytes) else blank)
     text = source.decode(module.encoding) if isinstance(source, bytes) else source
-    lines = _LINE.findall(text)
+    lines = LINES.findall(text)
     firsts = []  # each LibCST statement's first ast statement (a line may hold several)
     i = 0
     for stmt in module.body:

@@ -8,6 +8,8 @@ import re
 from typing import List, Tuple
 
 LINE_BREAK = re.compile(r"\r\n?|\n")  # Python's line breaks
+# `LINES.findall(text)`: the lines, each with its own break (Python's breaks, unlike splitlines)
+LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _INSERTED_LINE = re.compile(r"[ \t]*del \w+(?:, \w+)*[ \t]*")  # a line the fixer adds
 
 

@@ -35,13 +35,12 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from ..shifts import LINE_BREAK, Shifts
+from ..shifts import LINE_BREAK, LINES, Shifts
 
 _ESCAPES = {"!", "?", "%", ",", ";", "/"}  # IPython's ESCAPE_SINGLES
 _WORD = re.compile(r"[^\W\d]\w*")
 # What IPython's HelpEnd accepts before `?` (inputtransformer2._help_end_re)
 _HELP = re.compile(r"(%{0,2}(?!\d)[\w*]+(\.(?!\d)[\w*]+|\[-?[0-9]+\])*)(\?\??)$")
-_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 class NotebookError(Exception):
@@ -129,7 +128,7 @@ class Notebook:
             text = _joined(part, cell_new, cell_old, at)
             source = cell.get("source", "")
             if text != (source if isinstance(source, str) else "".join(source)):
-                cell["source"] = text if isinstance(source, str) else _LINES.findall(text)
+                cell["source"] = text if isinstance(source, str) else LINES.findall(text)
         return data
 
     def dump(self, data: dict) -> str:
@@ -204,7 +203,7 @@ def read(raw: bytes) -> Notebook:
             errors.append(f"cell {index + 1}: {part.problem}")
             module.append(_reads("", json.dumps(source))[0][:-1])
             continue
-        part.lines = _LINES.findall(source)
+        part.lines = LINES.findall(source)
         if source.lstrip().startswith("%%"):  # a cell magic: not Python
             part.left_out, part.words = True, _words(source)
             module.append(_reads("", source)[0][:-1])
