@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import functools
 import os
-import re
+import tokenize
 
 from .. import __version__, might_have_findings
-
-
-_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=]")  # PEP 263's, as tokenize has it
 
 
 class GraphFreeChecker:
@@ -45,7 +42,7 @@ class GraphFreeChecker:
             return
         if not stdin and excluded(self.filename, settings.exclude, settings.root):
             return
-        declared = any(_COOKIE.match(line) for line in self.lines[:2])
+        declared = any(tokenize.cookie_re.match(line) for line in self.lines[:2])  # PEP 263
         refused = None if stdin or (source.isascii() and not declared) else _undecodable(
             self.filename)
         if refused is not None:  # flake8 read it as latin-1; Python would not run it at all

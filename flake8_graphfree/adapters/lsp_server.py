@@ -30,12 +30,10 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..shifts import LINE_BREAK
-from ..rules import RULES
-from ..rules.base import help_uri
+from ..rules import help_uri, level
 
 log = logging.getLogger("graphfree-lsp")
 FIX_ALL = "source.fixAll.graphfree"
-_LEVELS = {rule.code: rule.level for rule in RULES}  # GF001, nodes and a scalar: Information
 
 
 class _Cancelled(BaseException):
@@ -119,8 +117,8 @@ def _diagnostic(f, lines: List[str], line: int, enc: str) -> t.Diagnostic:
         range=t.Range(t.Position(line, _units(text, f.col, enc)),
                       t.Position(line, _units(text, end, enc))),
         message=f.message, code=f.code,
-        severity=t.DiagnosticSeverity.Information if _LEVELS.get(f.code) == "note" else (
-            t.DiagnosticSeverity.Warning),
+        severity=t.DiagnosticSeverity.Information if level(f.code) == "note" else (
+            t.DiagnosticSeverity.Warning),  # GF001, nodes and a scalar: Information
         code_description=t.CodeDescription(href) if href else None,
         source="graphfree")
 

@@ -73,10 +73,9 @@ def _plain(r: Record, mode: str) -> dict:
 
 
 def _level(code: str) -> str:
-    """"note": the finding keeps graph nodes and a scalar; "warning": storage or a graph."""
-    from ..rules import RULES
+    from ..rules import level  # imported here: the rules load the engine, and so LibCST
 
-    return next((rule.level for rule in RULES if rule.code == code), "warning")
+    return level(code)
 
 
 def _uri(path: str) -> str:
@@ -119,7 +118,7 @@ def _sarif_fix(r: Record) -> dict:
 
 
 def _sarif(records: List[Record], mode: str) -> dict:
-    from ..rules import RULES
+    from ..rules import RULES, help_uri
 
     # The rule's page: as `help` text (also `graphfree-fix --explain CODE`), and its address
     # under the project's documentation URL (pyproject.toml's [project.urls]).
@@ -129,7 +128,7 @@ def _sarif(records: List[Record], mode: str) -> dict:
         "fullDescription": {"text": " ".join(rule.description().split())},
         "help": {"text": rule.description()},
         "defaultConfiguration": {"level": rule.level},
-    }, **({"helpUri": rule.help_uri()} if rule.help_uri() else {})) for rule in RULES]
+    }, **({"helpUri": help_uri(rule.code)} if help_uri(rule.code) else {})) for rule in RULES]
     index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []
     for r in records:

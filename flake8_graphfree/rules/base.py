@@ -65,10 +65,6 @@ class Rule:
         return doc.split("\n\n", 1)[-1]
 
     @classmethod
-    def help_uri(cls) -> Optional[str]:
-        return help_uri(cls.code)
-
-    @classmethod
     def fix_hint(cls, r) -> str:
         return f"add 'del {r.name}' after its last use"
 
