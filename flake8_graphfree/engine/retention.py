@@ -606,12 +606,12 @@ def _moved(value) -> bool:
 def _backward_ahead(scope: Scope, loop: Loop) -> Set[int]:
     """The nodes of the loop from which some path, in the loop, meets a backward call (the
     backward's own node included): one walk back from the backward calls, for the whole loop."""
-    preds: Dict[int, List[Node]] = {}
-    for n in scope.nodes:
-        if loop.contains(n):
-            for m in n.succ:
-                preds.setdefault(m.id, []).append(n)
-    stack = [n for n in scope.nodes if n.backwards and loop.contains(n)]
+    nodes = [loop.header] + scope.nodes[loop.body_start:loop.body_end]  # the loop's own only:
+    preds: Dict[int, List[Node]] = {}  # a module of many loops is not walked once per loop
+    for n in nodes:
+        for m in n.succ:
+            preds.setdefault(m.id, []).append(n)
+    stack = [n for n in nodes if n.backwards]
     found: Set[int] = set()
     while stack:
         n = stack.pop()
