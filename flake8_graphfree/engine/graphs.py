@@ -29,7 +29,10 @@ from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
                            "gt", "le", "ge", "long", "int", "bool", "argsort", "nonzero",
-                           "isnan", "isfinite", "isinf"})
+                           "isnan", "isfinite", "isinf",
+                           # a fresh tensor shaped like its argument: `torch.randn_like(out)`
+                           "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
+                           "randn_like", "randint_like"})
 MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16",
                           "contiguous", "pin_memory", "type"})
 NON_TENSOR_ATTRS = frozenset({"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad",

@@ -412,10 +412,22 @@ def backward_targets(scope: Scope, loop: Loop) -> Dict[str, List[Tuple[Node, Bac
     for n, b in calls:
         # `loss.backward(g)`: the receiver is the tensor. `accelerator.backward(loss)`: the receiver
         # is an engine object bound outside the loop, and the tensor is the first argument.
-        names = [x for x in b.receiver_names if x in bound_anywhere] or list(b.arg_names)
-        for name in names:
+        names = [x for x in b.receiver_names if x in bound_anywhere]
+        if not names and _kernel(b):
+            continue  # `ext.backward(grad, y, scale)`: an extension's kernel, not autograd's
+        for name in names or b.arg_names:
             targets.setdefault(name, []).append((n, b))
     return targets
+
+
+def _kernel(b: BackwardCall) -> bool:
+    """`backward` called on an object with several arguments: a training engine's backward takes
+    the loss alone (`accelerator.backward(loss)`), autograd's own are `torch.autograd.backward`
+    and `dist_autograd.backward`; a compiled extension's kernel takes the gradients and more."""
+    func = b.call.func
+    return (isinstance(func, cst.Attribute) and func.attr.value == "backward"
+            and "autograd" not in _dotted(func.value)
+            and sum(a.keyword is None and not a.star for a in b.call.args) > 1)
 
 
 def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]:

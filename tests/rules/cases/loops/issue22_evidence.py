@@ -269,3 +269,43 @@ def constant_keys(model, loader, opt, history):
         loss.backward()
         opt.step()
     return logs
+
+
+# Principle 7: the generalisations bring back no false findings.
+def kernel_backward(ext, loader):
+    # An extension's kernel named `backward` is not autograd's.
+    for x in loader:
+        y = x * 2
+        grad = torch.ones_like(y)
+        dx = ext.backward(grad, y, 0.5)
+        print(dx.sum().item())
+
+
+def returns_its_total(model, loader, crit):
+    # A loop that accumulates a loss it returns keeps it on purpose.
+    model.train()
+    total = 0
+    for x, t in loader:
+        total = total + crit(model(x), t)
+    return total
+
+
+def like_is_fresh(model, loader, opt):
+    # `torch.randn_like(out)` is a fresh tensor, with no graph.
+    model.train()
+    for x in loader:
+        out = model(x)  # GF004: add 'del out'
+        noise = torch.randn_like(out)
+        loss = (out + noise).pow(2).mean()  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def reduction_by_count(policy, loader, opt, n):
+    # A full reduction divided by a count is still a scalar: a loss, GF001.
+    policy.train()
+    for obs, adv in loader:
+        logp = policy(obs)  # GF004: add 'del logp'
+        obj = (logp * adv).sum() / n  # GF001: add 'del obj'
+        obj.backward()
+        opt.step()
