@@ -24,7 +24,7 @@ from .flow import UNBOUND, Sets, definitions, forward, reaching
 from .module_facts import Evidence, looks_like_class
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
                     read_children, scaler_call)
-from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH
+from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH, MOVE_METHODS
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -33,8 +33,6 @@ SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmi
                            # a fresh tensor shaped like its argument: `torch.randn_like(out)`
                            "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
                            "randn_like", "randint_like"})
-MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16",
-                          "contiguous", "pin_memory", "type"})
 NON_TENSOR_ATTRS = frozenset({"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad",
                               "grad_fn", "layout"})
 SEVER_FUNCS = frozenset({"float", "int", "bool", "len", "str", "repr", "round", "isinstance",
@@ -114,6 +112,9 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
             return owner in evidence.modules and owner != getattr(evidence, "assumed", None)
         return False
     if t is cst.Attribute:
+        if not _opaque(expr) and isinstance(expr.value, cst.Name) and expr.value.value == "self" \
+                and expr.attr.value in getattr(evidence, "with_grad", ()):
+            return True  # `self.w = nn.Parameter(...)` ... `x @ self.w`
         return not _opaque(expr) and carries(expr.value, carrying, evidence)
     if t is cst.UnaryOperation and isinstance(expr.operator, cst.Not):
         return False  # a bool
@@ -466,7 +467,8 @@ class Carrying:
         self.evidence = evidence
         self.backwarded = backwarded  # a backward's tensor carries a graph, whatever computed it
         self.proven = proven  # (node id, name): a forward a backward was computed from
-        self.ins = forward(scope, loop, frozenset(), self._step)
+        # Tensors that require grad carry one from the start (`C = torch.randn(..., requires_grad=True)`).
+        self.ins = forward(scope, loop, frozenset(getattr(evidence, "with_grad", ())), self._step)
         self.outs = {i: self._step(scope.nodes[i], s) for i, s in self.ins.items()}
 
     def _step(self, n: Node, state: frozenset) -> frozenset:

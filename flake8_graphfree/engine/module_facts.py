@@ -12,7 +12,8 @@ import functools
 from typing import Dict, List, Optional, Set, Tuple
 
 from .gradmode import NOT_LITERAL, grad_mode
-from .vocabulary import AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, EVALUATION_METHODS, is_scaler
+from .vocabulary import (AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, EVALUATION_METHODS, MOVE_METHODS,
+                         is_scaler)
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
 FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
@@ -71,6 +72,10 @@ class ModuleFacts:
         self.defined.update(stmt.name for stmt in tree.body if isinstance(
             stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
         self._built: List[tuple] = []  # (names, the call they are bound to), for what is no module
+        self._lists: Dict[str, Set[str]] = {}  # `params = [C, W1, b1]`: the names it holds
+        self._grad_lists: Set[str] = set()  # lists whose elements get grad (`for p in params:
+        # p.requires_grad = True`, `optim.SGD(params, lr=0.1)`)
+        self._loop_over: Dict[str, str] = {}  # `for p in params:` -> p: params
         self._walk(tree)
 
     def _optimizers_and_schedulers(self) -> Set[str]:
@@ -110,6 +115,36 @@ class ModuleFacts:
         ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
         ev.modules -= self._optimizers_and_schedulers()
         ev.add_callees(ev.backward_callees)
+        for name in self._grad_lists | ev.optimised_lists:
+            ev.with_grad |= self._lists.get(name, set())
+
+    def _grad_leaves(self, node: ast.Assign) -> None:
+        """Tensors that require grad (docs/carrying.md): bound to a call given
+        `requires_grad=True` or to `nn.Parameter(...)`; `x.requires_grad = True`, also on the
+        target of a loop over a list (`for p in params: p.requires_grad = True`); a list display
+        of names is remembered for that."""
+        ev = self.evidence
+        value = node.value
+        if isinstance(value, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Name) for e in value.elts):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self._lists[target.id] = {e.id for e in value.elts}
+        call = value
+        while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and (
+                call.func.attr in MOVE_METHODS):
+            call = call.func.value  # `torch.randn(3, requires_grad=True).to(device)`
+        if isinstance(call, ast.Call) and (_called_name(call.func) == "Parameter" or any(
+                k.arg == "requires_grad" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in call.keywords)):
+            ev.with_grad.update(_last(t) for t in node.targets if isinstance(t, (ast.Name, ast.Attribute)))
+        for target in node.targets:
+            if (isinstance(target, ast.Attribute) and target.attr == "requires_grad"
+                    and isinstance(value, ast.Constant) and value.value is True):
+                owner = _last(target.value)
+                if owner in self._loop_over:  # the elements of the list, not the loop's target
+                    self._grad_lists.add(self._loop_over[owner])
+                else:
+                    ev.with_grad.add(owner)
 
     def _scan(self, stack: list, functions: tuple, off: bool) -> None:
         """Depth first, last child first, as a stack pops. A function or a `with` that changes the
@@ -160,6 +195,8 @@ class ModuleFacts:
             if t is ast.Assign and len(node.targets) == 1 and isinstance(
                     node.targets[0], (ast.Name, ast.Attribute)):  # `self.optimizer = AdamW(...)`
                 self._built.append((_last(node.targets[0]), node.value))
+            if t is ast.Assign:
+                self._grad_leaves(node)
             if t is ast.Assign and isinstance(node.value, ast.Call):
                 callee = _called_name(node.value.func)
                 if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
@@ -175,6 +212,8 @@ class ModuleFacts:
                 self.reads_namespace |= "__main__" in names
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif t in _LOOPS:
+                if t is ast.For and isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name):
+                    self._loop_over[node.target.id] = node.iter.id
                 self.has_loop = True
                 self.loop_lines.append(node.lineno)
                 if not off:
@@ -234,6 +273,10 @@ class Evidence:
         self.losses: Set[str] = set()
         self.functions: Set[str] = set(dir(builtins))
         self.backward_callees: Set[str] = set()  # called in a backward call's own expression
+        # Tensors that require grad (leaves: `requires_grad=True`, `.requires_grad_()`,
+        # nn.Parameter, optimised by an optimizer): what is computed from them carries a graph.
+        self.with_grad: Set[str] = set()
+        self.optimised_lists: Set[str] = set()  # `optim.SGD(params, ...)`: params' names
         self.helpers = None  # engine/graphs.py Helpers: what the module's own functions return
 
     def add_callees(self, callees) -> None:
@@ -257,7 +300,14 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
         elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \
                 and call.args[0].value is False:
             ev.frozen.add(target)
+        elif name == "requires_grad_":  # `x.requires_grad_()`: a tensor that requires grad
+            ev.with_grad.add(target)
     if any(h in name.lower() for h in OPTIMIZER_HINTS):  # torch.optim.AdamW(model.parameters())
+        for arg in call.args[:1]:  # `optim.Adam([image], lr=0.1)`: tensors it optimises
+            if isinstance(arg, (ast.List, ast.Tuple)):
+                ev.with_grad.update(e.id for e in arg.elts if isinstance(e, ast.Name))
+            elif isinstance(arg, ast.Name):
+                ev.optimised_lists.add(arg.id)
         for arg in ast.walk(call):
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):

@@ -318,12 +318,16 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[st
     for n in body:  # the state on every way out of an iteration: the next test, a `break`
         if any(not loop.contains(m) for m in n.succ):
             leaving |= carrying.outs.get(n.id, frozenset())
+    leaving &= set().union(*(n.bound for n in body))  # not a tensor with grad bound before it
     feeding = feeding_backward(scope)
     evidence = scope.module.evidence if scope.module else None
     slot = next((m for m in loop.after.succ if m.kind == "slot"), None)
     out = []
     for name in sorted(leaving - reported - set(targets)):
-        last = [n for n in body if name in n.bound and name in carrying.outs.get(n.id, ())][-1]
+        last = [n for n in body if name in n.bound and name in carrying.outs.get(n.id, ())]
+        if not last:
+            continue  # carried in, never bound to a graph here
+        last = last[-1]
         step = _train_step_element(scope, last, name)
         if step == "backwarded" or _from_train_step(scope, last, name):
             continue  # a loss after its backward

@@ -50,6 +50,12 @@ def is_scaler(callee: str, positional: int, keywords) -> bool:
         positional >= 2 or bool({"optimizer", "parameters"} & set(keywords)))
 
 
+# Methods that move or convert a tensor: a graph only if their receiver has one (moving data does
+# not make it part of a graph).
+MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16",
+                          "contiguous", "pin_memory", "type"})
+
+
 def is_autograd_function(dotted: str) -> bool:
     """`torch.autograd.grad`, `autograd.backward` (dotted, as written)."""
     module, _, name = dotted.rpartition(".")

@@ -309,3 +309,53 @@ def reduction_by_count(policy, loader, opt, n):
         obj = (logp * adv).sum() / n  # GF001: add 'del obj'
         obj.backward()
         opt.step()
+
+
+# Principle 3: a tensor that requires grad gives a graph to what is computed from it, with no
+# module call at all (a raw-tensor MLP, an optimised image, a parameter of the module itself).
+C = torch.randn((27, 10))
+W1 = torch.randn((30, 27))
+weights = [C, W1]
+for w in weights:
+    w.requires_grad = True
+for step in range(100):
+    ix = torch.randint(0, 27, (32,))
+    emb = C[ix]  # GF004: add 'del emb'
+    logits = emb.view(-1, 30) @ W1  # GF004: add 'del logits'
+    loss = F.cross_entropy(logits, ix)  # GF001: add 'del loss'
+    for w in weights:
+        w.grad = None
+    loss.backward()
+for _ in range(20):  # sampling outside no_grad: every value keeps a graph
+    emb = C[torch.tensor([0, 1, 2])]  # GF002: add 'del emb'
+    probs = F.softmax(emb.view(1, 30) @ W1, dim=1)  # GF002: add 'del probs'
+    ix = torch.multinomial(probs, num_samples=1).item()
+with torch.no_grad():
+    for _ in range(20):  # the same under no_grad: nothing
+        emb = C[torch.tensor([0, 1, 2])]
+        probs = F.softmax(emb.view(1, 30) @ W1, dim=1)
+        ix = torch.multinomial(probs, num_samples=1).item()
+
+
+def optimise_image(features, target):
+    image = torch.rand(1, 3, 64, 64, requires_grad=True)
+    optimizer = torch.optim.Adam([image], lr=0.01)
+    for _ in range(50):
+        optimizer.zero_grad()
+        feats = features(image)  # GF004: add 'del feats'
+        loss = F.mse_loss(feats, target)  # GF001: add 'del loss'
+        loss.backward()
+        optimizer.step()
+
+
+def perturb(classifier, x, y):
+    delta = torch.zeros_like(x)
+    delta.requires_grad_()
+    for _ in range(10):
+        out = classifier(x + delta)  # GF004: add 'del out'
+        loss = F.cross_entropy(out, y)  # GF001: add 'del loss'
+        loss.backward()
+        delta.data += 0.01 * delta.grad.sign()
+        delta.grad.zero_()
+        shown = delta.detach()  # detached: no graph
+        print(shown.abs().max().item())
