@@ -248,12 +248,14 @@ def _detach_plan(scope: Scope, loop: Loop, node: Node, holder: str, value, carry
             bound = bound_value(d, name)
             if bound is None or d.loop is not loop or not certainly_tensor(
                     bound, lambda _: False, lambda e: carries(e, carrying.ins.get(d.id, ()),
-                                                              carrying.evidence)):
+                                                              carrying.evidence),
+                    carrying.evidence.losses | carrying.evidence.tensor_callees):
                 return False
         return True
 
     def tensor(expr) -> bool:
-        return certainly_tensor(expr, name_is_tensor, lambda e: carries(e, ins, carrying.evidence))
+        return certainly_tensor(expr, name_is_tensor, lambda e: carries(e, ins, carrying.evidence),
+                                carrying.evidence.losses | carrying.evidence.tensor_callees)
 
     parts = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
     if parts is None:

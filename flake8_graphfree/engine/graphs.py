@@ -23,8 +23,9 @@ from .cfg import Loop, Node, Scope
 from .flow import UNBOUND, Sets, definitions, forward, reaching
 from .module_facts import Evidence, looks_like_class
 from .names import (Effects, NameScanner, _dotted, direct_callee, flatten, operands,
-                    read_children, scaler_call)
-from .vocabulary import BACKWARD_METHODS, MODULE_METHODS_WITHOUT_GRAPH, MOVE_METHODS
+                    read_children, steps_call)
+from .vocabulary import (BACKWARD_METHODS, FUNCTIONAL_LOSSES, LOSS_INPUTS,
+                         MODULE_METHODS_WITHOUT_GRAPH, MOVE_METHODS)
 
 SEVER_METHODS = frozenset({"item", "tolist", "detach", "numpy", "argmax", "argmin", "size",
                            "dim", "numel", "nelement", "data_ptr", "__len__", "eq", "ne", "lt",
@@ -42,12 +43,7 @@ SEVER_FUNCS = frozenset({"float", "int", "bool", "len", "str", "repr", "round", 
 BUILTINS_KEEPING_GRAPH = frozenset({"sum", "max", "min", "abs", "pow", "zip", "enumerate",
                                     "reversed", "list", "tuple", "iter"})
 TORCH_NAMESPACES = ("torch.", "F.", "nn.functional.", "functional.")
-
-
-def loss_name(name: str) -> bool:
-    """A loss function's name: `criterion`, `crit`, `*loss*`."""
-    low = name.lower()
-    return "loss" in low or low in ("crit", "criterion") or low.endswith("criterion")
+FUNCTIONAL = ("F.", "nn.functional.", "functional.", "torch.nn.functional.")  # loss(input, target)
 
 
 def module_owner(func) -> Optional[str]:
@@ -63,7 +59,7 @@ def module_owner(func) -> Optional[str]:
     return None if name in ("self", "cls") else name
 
 
-def runs_backward(call: cst.Call) -> bool:
+def runs_backward(call: cst.Call, evidence) -> bool:
     """A call that is a backward in a spelling of engine/vocabulary.py: its result is no graph
     (`grad_norm = loss_scaler(loss, optimizer, ...)`). torch.autograd.grad is not one here: it
     returns gradients, which carry a graph under create_graph."""
@@ -71,7 +67,8 @@ def runs_backward(call: cst.Call) -> bool:
     if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
         return True
     callee = direct_callee(func)
-    return callee is not None and scaler_call(callee, call)
+    return callee is not None and callee not in evidence.functions and steps_call(
+        call, evidence.optimizers)
 
 
 def carries(expr, carrying: Set[str], evidence) -> bool:
@@ -81,7 +78,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         return expr.value in carrying
     if t is cst.Call:
         func = expr.func
-        if _severing(expr) or runs_backward(expr):
+        if _severing(expr) or runs_backward(expr, evidence):
             return False  # a backward returns None; a loss scaler, the gradients' norm
         if isinstance(func, cst.Attribute) and func.attr.value in MOVE_METHODS:
             return carries(func.value, carrying, evidence)  # x.to(y.device): only x counts
@@ -99,14 +96,16 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
                 return args()  # grad flows through a frozen module: a graph if its input has one
             if looks_like_class(callee):
                 return False  # a constructor: Model(cfg) builds a module, not a graph
-            if callee in evidence.losses or loss_name(callee) or callee in BUILTINS_KEEPING_GRAPH:
+            if callee in evidence.losses or callee in evidence.passing or (
+                    callee in BUILTINS_KEEPING_GRAPH):
                 return args()
             helpers = getattr(evidence, "helpers", None)
             return helpers is not None and helpers.returns_graph(callee, expr, evidence, carrying)
         if isinstance(func, cst.Attribute):
             if carries(func.value, carrying, evidence):
                 return True  # a tensor method: loss.mean(), outputs.logits.float()
-            if _dotted(func).startswith(TORCH_NAMESPACES) or loss_name(func.attr.value):
+            if _dotted(func).startswith(TORCH_NAMESPACES) or func.attr.value in evidence.losses or (
+                    func.attr.value in evidence.passing):
                 return args()
             owner = module_owner(func)  # model.backbone(x), model.embed(ids)
             return owner in evidence.modules and owner != getattr(evidence, "assumed", None)
@@ -309,6 +308,13 @@ class _Extra:
         self.modules = evidence.modules | {name}
         self.assumed = name  # called, it is a forward; its methods are not (`fabric.to_device`)
         self.losses = evidence.losses
+        self.loss_inputs = evidence.loss_inputs
+        self.passing = evidence.passing
+        self.tensor_callees = evidence.tensor_callees
+        self.frozen = evidence.frozen
+        self.with_grad = evidence.with_grad
+        self.functions = evidence.functions
+        self.optimizers = evidence.optimizers
         self.helpers = getattr(evidence, "helpers", None)
 
 
@@ -340,13 +346,29 @@ def _opaque(attr: cst.Attribute) -> bool:
         isinstance(attr.value, cst.Call) and _packs(attr.value.func)))
 
 
+def loss_inputs(call: cst.Call, evidence) -> Optional[List[cst.BaseExpression]]:
+    """The input arguments of a call of a loss function of PyTorch's API (an `nn.*Loss` instance
+    by evidence, `F.cross_entropy(logits, y)`): what the loss is of, not what it is compared with
+    (vocabulary.py's LOSS_INPUTS). None for any other call."""
+    func = call.func
+    last = _last_part(func)
+    if last in evidence.losses:
+        positions = evidence.loss_inputs.get(last, (0,))
+    elif _dotted(func).startswith(FUNCTIONAL) and last in FUNCTIONAL_LOSSES:
+        positions = LOSS_INPUTS.get(last, (0,))
+    else:
+        return None
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    return [positional[i] for i in positions if i < len(positional)] + [
+        a.value for a in call.args if a.keyword is not None and a.keyword.value == "input"]
+
+
 def flow_reads(expr, evidence) -> Set[str]:
     """The names whose values can flow into what `expr` gives: through arithmetic, attributes
     (not `.shape`, `.data`...), subscripts (the value, not the index), tensor methods, `torch.*`,
-    and the inputs of a module call; through a loss function not its labels (`criterion(outputs,
-    targets)`), through a function of this module every argument (`cosine(queries, products)`),
-    through any other function its first argument (`pack_padded_sequence(scores, lengths)`);
-    nothing through severing calls."""
+    and the arguments of a module call, a loss function, a function of this module or a callee
+    that passes a graph on; through any other function its first argument
+    (`pack_padded_sequence(scores, lengths)`); nothing through severing calls."""
     found: Set[str] = set()
     stack = [expr]
     while stack:
@@ -368,17 +390,19 @@ def flow_reads(expr, evidence) -> Set[str]:
             callee = direct_callee(func)
             if isinstance(func, cst.Attribute) and callee is None:
                 stack.append(func.value)  # a method: its receiver, and its arguments below
-                if not _dotted(func).startswith(TORCH_NAMESPACES) and not loss_name(func.attr.value):
+                if not _dotted(func).startswith(TORCH_NAMESPACES) and (
+                        func.attr.value not in evidence.losses | evidence.passing):
                     stack.extend(args)
                     continue
-            if loss_name(_last_part(func)) or (callee is not None and callee in evidence.losses):
-                # The first argument is the input, the prediction, by PyTorch's convention for
-                # losses (`loss(input, target)`), whatever it is named (`crit(y_hat, y)`).
-                stack.extend(a.value for i, a in enumerate(n.args)
-                             if (i == 0 and a.keyword is None) or not _label(a))
-            elif (callee in evidence.modules or callee in _defined(evidence)  # any argument
-                  or _dotted(func).startswith(TORCH_NAMESPACES)
+            inputs = loss_inputs(n, evidence)
+            if inputs is not None:
+                stack.extend(inputs)  # `F.mse_loss(fake_feat, real_feat)`: not the target
+            elif (callee in _defined(evidence) or _last_part(func) in evidence.passing
+                  or callee in evidence.modules or _dotted(func).startswith(TORCH_NAMESPACES)
                   or _last_part(func) in BUILTINS_KEEPING_GRAPH):
+                # Every argument, whatever it is named (`crit(y_hat, y)`, `kl(recon, x, mu,
+                # logvar)`, `cosine(queries, products)`): what carries a graph decides, and a
+                # label from the loader carries none.
                 stack.extend(args)
             else:
                 stack.extend(args[:1])
@@ -485,7 +509,7 @@ class Carrying:
     def _gets_graph(self, n: Node, name: str, carrying: Set[str]) -> bool:
         """Whether `name` carries a graph once `n` binds it, given the names that carry one."""
         value = bound_value(n, name)
-        if n.grad_off or value is None or _logged_beside_loss(n, name) or _indices(n, name):
+        if n.grad_off or value is None or _logged_beside_loss(n, name, self.evidence) or _indices(n, name):
             return False
         if (n.id, name) in self.proven:
             return True  # a backward was computed from it: a graph, whatever freeze came before
@@ -535,11 +559,12 @@ def _indices(node: Node, name: str) -> bool:
             and found[0].func.attr.value in WITH_INDICES)
 
 
-def _logged_beside_loss(node: Node, name: str) -> bool:
+def _logged_beside_loss(node: Node, name: str, evidence) -> bool:
     """`loss, loss_items = compute_loss(pred, targets)`: what a loss function returns after the
     loss is for logging (YOLOv5 detaches it); no evidence of a graph."""
     found = _position(node, name)
-    return found is not None and found[1] > 0 and loss_name(_last_part(found[0].func))
+    last = _last_part(found[0].func) if found is not None else ""
+    return found is not None and found[1] > 0 and (last in evidence.losses or last in evidence.passing)
 
 
 def sources(scope: Scope, loop: Loop, target_def: Node, name: str) -> List[tuple]:
@@ -607,29 +632,21 @@ def aliases(scope: Scope, loop: Loop, found: List[tuple]) -> List[tuple]:
     return out
 
 
-# Names of what a forward returns beside its outputs for logging or bookkeeping: dicts of floats,
-# indices and lengths, not activations.
-NOT_OUTPUTS = frozenset({"log", "logs", "logging", "stat", "stats", "metric", "metrics", "info",
-                         "infos", "dict", "summary", "summaries", "record", "records", "ind",
-                         "idx", "index", "indices", "len", "lens", "lengths"})
-
-
-def siblings(found: List[tuple]) -> List[tuple]:
+def siblings(found: List[tuple], evidence) -> List[tuple]:
     """(node, name) for each other name a binding in `found` unpacks from the same forward call
     (`loss, pred, mask = model(x)`), or from the same value (`loss, logits = outputs`): outputs of
     the same forward, kept as long as the loss is.
-    Not what a loss function returns beside the loss (`loss, items = compute_loss(pred, y)`), nor
-    names that say they hold logs or metrics (`loss, logs = model(x)`)."""
+    Not what a loss function returns beside the loss (`loss, items = compute_loss(pred, y)`)."""
     out = []
     for node, var in found:
         value = getattr(node.cst, "value", None)
         callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
         if isinstance(value, cst.Name) and len(node.bound) > 1:  # `loss, logits = outputs`
             callee = value.value
-        if callee and not loss_name(callee) and bound_value(node, var) is value:
+        if callee and callee not in evidence.losses and callee not in evidence.passing and (
+                bound_value(node, var) is value):
             out.extend((node, other) for other in node.bound
-                       if other != var and bound_value(node, other) is value
-                       and not NOT_OUTPUTS & set(other.lower().split("_")))
+                       if other != var and bound_value(node, other) is value)
     return out
 
 
@@ -708,17 +725,12 @@ TENSOR_FUNCS = frozenset({"stack", "cat", "sum", "mean", "exp", "log", "abs", "s
                           "zeros", "zeros_like", "ones", "tensor", "as_tensor"})
 
 
-def _loss_call(func) -> bool:
-    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-    low = last.lower() if isinstance(last, str) else ""
-    return low in ("crit", "criterion", "loss_fn", "lossfn") or low.endswith(("loss", "criterion"))
-
-
-def certainly_tensor(expr, name_is_tensor, carrying=lambda e: False) -> bool:
+def certainly_tensor(expr, name_is_tensor, carrying=lambda e: False, losses=frozenset()) -> bool:
     """Whether `expr` always gives a tensor (so `.detach()` on it cannot fail). A model call is not
     enough (a model may return a tuple or an output object); a tensor method that the program
     calls on a graph-carrying value is. `name_is_tensor(name)` answers for names, `carrying(expr)`
-    whether an expression carries a graph."""
+    whether an expression carries a graph; a call of one of `losses` (loss functions, or callees
+    whose result a backward is called on, by evidence) gives a tensor."""
     t = type(expr)
     if t is cst.Name:
         return name_is_tensor(expr.value)
@@ -726,16 +738,16 @@ def certainly_tensor(expr, name_is_tensor, carrying=lambda e: False) -> bool:
         func = expr.func
         if isinstance(func, cst.Attribute):
             if func.attr.value in TENSOR_METHODS:
-                return carrying(func.value) or certainly_tensor(func.value, name_is_tensor, carrying)
+                return carrying(func.value) or certainly_tensor(func.value, name_is_tensor, carrying, losses)
             if _dotted(func.value) == "torch" and func.attr.value in TENSOR_FUNCS:
                 return True
-        return _loss_call(func)
+        return _last_part(func) in losses
     if t is cst.BinaryOperation:
-        return (certainly_tensor(expr.left, name_is_tensor, carrying)
-                or certainly_tensor(expr.right, name_is_tensor, carrying))
+        return (certainly_tensor(expr.left, name_is_tensor, carrying, losses)
+                or certainly_tensor(expr.right, name_is_tensor, carrying, losses))
     if t is cst.UnaryOperation:
         return (not isinstance(expr.operator, cst.Not)
-                and certainly_tensor(expr.expression, name_is_tensor, carrying))
+                and certainly_tensor(expr.expression, name_is_tensor, carrying, losses))
     return False
 
 

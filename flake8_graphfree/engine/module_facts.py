@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from .gradmode import NOT_LITERAL, grad_mode
 from .vocabulary import (AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, EVALUATION_METHODS, MOVE_METHODS,
-                         is_scaler)
+                         LOSS_INPUTS, OPTIMIZER_METHODS, PARAMETER_METHODS, steps_parameters)
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
 FRAME_NAMES = frozenset({"f_locals", "f_back", "gi_frame", "cr_frame", "ag_frame", "tb_frame",
@@ -65,8 +65,8 @@ class ModuleFacts:
             (a.asname or a.name) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)
             and stmt.module == "torch.autograd" for a in stmt.names if a.name in AUTOGRAD_FUNCTIONS}
         # Functions and classes this module defines or imports by name (its top level): called,
-        # they are not a scaler object (`is_scaler(x, n)` is a function; `loss_scaler =
-        # NativeScaler()` is not). The engine's scanner reads the same set.
+        # they are not a loss scaler object (`loss_scaler = NativeScaler()` is). The engine's
+        # scanner reads the same set.
         self.defined = {(a.asname or a.name).split(".")[0] for stmt in tree.body
                         if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
         self.defined.update(stmt.name for stmt in tree.body if isinstance(
@@ -76,6 +76,11 @@ class ModuleFacts:
         self._grad_lists: Set[str] = set()  # lists whose elements get grad (`for p in params:
         # p.requires_grad = True`, `optim.SGD(params, lr=0.1)`)
         self._loop_over: Dict[str, str] = {}  # `for p in params:` -> p: params
+        self._steps: List[ast.Call] = []  # calls of a name of an object, handed arguments
+        # Names imported from torch.nn (`from torch.nn import MSELoss`): its loss classes' calls
+        # follow the API's `loss(input, target)`; a project's own `*Loss` class need not.
+        self._torch_nn = {a.asname or a.name for stmt in tree.body if isinstance(stmt, ast.ImportFrom)
+                          and (stmt.module or "").startswith("torch.nn") for a in stmt.names}
         self._walk(tree)
 
     def _optimizers_and_schedulers(self) -> Set[str]:
@@ -117,6 +122,10 @@ class ModuleFacts:
         ev.add_callees(ev.backward_callees)
         for name in self._grad_lists | ev.optimised_lists:
             ev.with_grad |= self._lists.get(name, set())
+        if self._steps:  # what those calls are handed, built by a call given `.parameters()`
+            handed = {a.id for call in self._steps for a in ast.walk(call) if isinstance(a, ast.Name)}
+            ev.optimizers |= _optimizers_and_schedulers_of(self._built, handed)
+            self.trains = self.trains or any(_steps(call, ev.optimizers) for call in self._steps)
 
     def _grad_leaves(self, node: ast.Assign) -> None:
         """Tensors that require grad (docs/carrying.md): bound to a call given
@@ -176,9 +185,8 @@ class ModuleFacts:
                     ev.backward_callees |= {  # model(x).sum().backward() trains model
                         _direct_callee(sub.func) for sub in ast.walk(node)
                         if isinstance(sub, ast.Call) and sub is not node} - {""}
-                elif name not in self.defined and is_scaler(
-                        name, len(node.args), [k.arg for k in node.keywords]):
-                    self.trains = True
+                elif isinstance(node.func, ast.Name) and name not in self.defined:
+                    self._steps.append(node)  # `loss_scaler(loss, optimizer)`? once optimizers are known
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
                         name in NAMESPACE_CALLS or (name in TOP_LEVEL_NAMESPACE_CALLS and not functions
                                                     and not node.args and not node.keywords)):
@@ -199,8 +207,11 @@ class ModuleFacts:
                 self._grad_leaves(node)
             if t is ast.Assign and isinstance(node.value, ast.Call):
                 callee = _called_name(node.value.func)
-                if callee.endswith("Loss") and callee[:1].isupper():  # criterion = nn.CrossEntropyLoss()
+                if callee.endswith("Loss") and callee[:1].isupper() and (  # nn.CrossEntropyLoss()
+                        _from_torch_nn(node.value.func, self._torch_nn)):
                     ev.losses.update(_last(t) for t in node.targets)
+                    if callee in LOSS_INPUTS:
+                        ev.loss_inputs.update((_last(t), LOSS_INPUTS[callee]) for t in node.targets)
                 chain = node.value  # vgg = VGGNet().to(device).eval(): vgg is the module
                 while isinstance(chain, ast.Call) and isinstance(chain.func, ast.Attribute):
                     if chain.func.attr in ("eval", "train"):
@@ -271,12 +282,20 @@ class Evidence:
         self.modules: Set[str] = set()
         self.frozen: Set[str] = set()
         self.losses: Set[str] = set()
+        self.loss_inputs: Dict[str, Tuple[int, ...]] = {}  # `triplet = nn.TripletMarginLoss()`: (0, 1, 2)
+        # Callees that pass a graph on (`crit(out, y)`, `head(feats)`): met walking back from a
+        # backward, handed a value the iteration computed (engine/retention.py).
+        self.passing: Set[str] = set()
+        self.tensor_callees: Set[str] = set()  # what they return is backwarded: a tensor
         self.functions: Set[str] = set(dir(builtins))
         self.backward_callees: Set[str] = set()  # called in a backward call's own expression
         # Tensors that require grad (leaves: `requires_grad=True`, `.requires_grad_()`,
         # nn.Parameter, optimised by an optimizer): what is computed from them carries a graph.
         self.with_grad: Set[str] = set()
         self.optimised_lists: Set[str] = set()  # `optim.SGD(params, ...)`: params' names
+        # Names of optimizers: `.zero_grad()` is called on them, or an optimizer class built them
+        # (`opt = torch.optim.AdamW(...)`): what a loss scaler is handed (vocabulary.py).
+        self.optimizers: Set[str] = set()
         self.helpers = None  # engine/graphs.py Helpers: what the module's own functions return
 
     def add_callees(self, callees) -> None:
@@ -292,6 +311,8 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
     func = call.func
     if isinstance(func, ast.Attribute):
         target = _last(func.value)
+        if name in OPTIMIZER_METHODS:
+            ev.optimizers.add(target)
         if name == "zero_grad" or name == "train" and not (
                 call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False):
             ev.modules.add(target)  # net.train(), net.zero_grad(): trained here
@@ -312,6 +333,27 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):
                 ev.modules.add(_last(arg.func.value))
+
+
+def _from_torch_nn(func, imported) -> bool:
+    """`nn.MSELoss`, `torch.nn.MSELoss`, or a name imported from torch.nn."""
+    if isinstance(func, ast.Name):
+        return func.id in imported
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and root.id in ("nn", "torch")
+
+
+def _steps(call: ast.Call, optimizers) -> bool:
+    """`loss_scaler(loss, optimizer, parameters=model.parameters())`: engine/vocabulary.py's
+    `steps_parameters`, for an ast call."""
+    args = [a for a in call.args if not isinstance(a, ast.Starred)]
+    others = args[1:] + [k.value for k in call.keywords if k.arg is not None]
+    handed = {a.id for a in others if isinstance(a, ast.Name)}
+    parameters = any(isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute)
+                     and a.func.attr in PARAMETER_METHODS for a in others)
+    return steps_parameters(len(args), handed, parameters, optimizers)
 
 
 def _optimizers_and_schedulers_of(built, modules: Set[str]) -> Set[str]:

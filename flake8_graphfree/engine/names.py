@@ -10,7 +10,8 @@ from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
-from .vocabulary import AUTOGRAD_MODULES, BACKWARD_METHODS, is_autograd_function, is_scaler
+from .vocabulary import (AUTOGRAD_MODULES, BACKWARD_METHODS, PARAMETER_METHODS, is_autograd_function,
+                         steps_parameters)
 
 # Calls that read a scope's variables by name: a `del` could be observed through them.
 SCOPE_INTROSPECTION = frozenset({"locals", "globals", "exec", "eval"})
@@ -176,9 +177,10 @@ class NameScanner:
     def __init__(self, backward_names: frozenset = frozenset(),
                  dist_autograd_names: frozenset = frozenset(),
                  backward_helpers: Optional[dict] = None,
-                 functions: frozenset = frozenset()) -> None:
+                 functions: frozenset = frozenset(), optimizers: frozenset = frozenset()) -> None:
         self.backward_names = backward_names
-        self.functions = functions  # defined or imported here by name: never a scaler object
+        self.functions = functions  # defined or imported here by name: never a loss scaler
+        self.optimizers = optimizers  # names with an optimizer's evidence (ModuleFacts.optimizers)
         self.dist_autograd = dist_autograd_names | {"dist_autograd", "torch.distributed.autograd"}
         # Functions of this module that run a backward on one of their parameters:
         # name -> the parameter's position (`def _backward(l): scaler.scale(l).backward()`).
@@ -291,7 +293,7 @@ class NameScanner:
         if callee is not None:
             out.callees.add(callee)
             helper = self.backward_helpers.get(callee) if isinstance(func, cst.Name) else None
-            if helper is None and callee not in self.functions and scaler_call(callee, call):
+            if helper is None and callee not in self.functions and steps_call(call, self.optimizers):
                 helper = 0  # loss_scaler(loss, optimizer, ...): timm's and MAE's NativeScaler
             if helper is not None:
                 positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -434,14 +436,19 @@ def direct_callee(func) -> Optional[str]:
     return None
 
 
-def scaler_call(callee: str, call: cst.Call) -> bool:
-    """`loss_scaler(loss, optimizer, ...)`: engine/vocabulary.py's `is_scaler`, for a LibCST call."""
-    return is_scaler(callee, sum(a.keyword is None and not a.star for a in call.args),
-                     [a.keyword.value for a in call.args if a.keyword is not None])
+def steps_call(call: cst.Call, optimizers) -> bool:
+    """`loss_scaler(loss, optimizer, parameters=model.parameters())`: engine/vocabulary.py's
+    `steps_parameters`, for a LibCST call."""
+    args = [a for a in call.args if not a.star]
+    positional = [a for a in args if a.keyword is None]
+    handed = {a.value.value for a in args[1:] if isinstance(a.value, cst.Name)}
+    parameters = any(isinstance(a.value, cst.Call) and isinstance(a.value.func, cst.Attribute)
+                     and a.value.func.attr.value in PARAMETER_METHODS for a in args[1:])
+    return steps_parameters(len(positional), handed, parameters, optimizers)
 
 
 def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None,
-                functions: frozenset = frozenset()) -> NameScanner:
+                functions: frozenset = frozenset(), optimizers: frozenset = frozenset()) -> NameScanner:
     """A scanner that knows this module's top-level torch imports: bare names bound to
     torch.autograd.backward or torch.autograd.grad, and names bound to torch.distributed.autograd
     (partial.py keeps every module-level import for this); `functions`, what the module defines
@@ -464,7 +471,8 @@ def scanner_for(module: cst.Module, backward_helpers: Optional[dict] = None,
                 for alias in small.names:
                     if _dotted(alias.name) == "torch.distributed.autograd" and alias.asname:
                         dist.add(alias.asname.name.value)
-    return NameScanner(frozenset(backward), frozenset(dist), backward_helpers, frozenset(functions))
+    return NameScanner(frozenset(backward), frozenset(dist), backward_helpers, frozenset(functions),
+                       frozenset(optimizers))
 
 
 def _dotted(node) -> str:

@@ -20,10 +20,11 @@ from .accumulation import feeding_backward, kept_into, loop_accumulations, retur
 from .facts import FactKind, InsertDel, NoFix
 from .flow import (bypasses, definitions, first_read, is_bound, read_next_iteration, reaching,
                    reaching_in_scope, survives)
-from .graphs import (MOVE_METHODS, REDUCTIONS, Carrying, Helpers, _position, _severing, aliases,
-                     bound_value, carries, graph_inputs, loss_name, module_owner, names_in,
-                     one_number, siblings, sources, sources_of)
-from .module_facts import ModuleFacts, looks_like_class
+from .graphs import (MOVE_METHODS, REDUCTIONS, TORCH_NAMESPACES, Carrying, Helpers, _opaque,
+                     _position, _severing, _transforms, aliases, bound_value, carries,
+                     graph_inputs, loss_inputs, module_owner, names_in, one_number, siblings,
+                     sources, sources_of)
+from .module_facts import Evidence, ModuleFacts, looks_like_class
 from .names import BackwardCall, _dotted, direct_callee, scanner_for
 from .placement import insertion, plan_del, reconcile, safety
 from .scopes import scopes_with_loops
@@ -71,7 +72,8 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
     ast of the same text) saves the module-wide walk or a parse when the caller has them."""
     if facts is None:
         facts = ModuleFacts(tree if tree is not None else ast.parse(module.code))
-    scanner = scanner_for(module, facts.backward_helpers, frozenset(facts.defined))
+    scanner = scanner_for(module, facts.backward_helpers, frozenset(facts.defined),
+                          frozenset(facts.evidence.optimizers))
     scopes = [build_scope(owner, scanner, top, facts) for owner, top in scopes_with_loops(module)]
     evidence = facts.evidence
     evidence.helpers = helpers = Helpers(module)
@@ -184,8 +186,14 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
         if isinstance(call, cst.Call) and n.bound & set().union(
                 *(names_in(a.value) for a in call.args)):
             return set()  # rebinds its own input: data (`samples, targets = mixup_fn(samples, targets)`)
-        found = {c for c in n.callees if not loss_name(c) and not looks_like_class(c)
+        found = {c for c in n.callees if not looks_like_class(c)
                  and c not in evidence.functions and c not in evidence.losses}
+        # Here handed what the iteration computed, not data: it passes a graph on (`crit(out,
+        # y)`, `head(feats)`); elsewhere the same callee may be a forward (`D(x)`, `D(G(x))`).
+        passing = {c for c in found if c not in evidence.modules and c not in evidence.frozen
+                   and _passes(n, c)}
+        evidence.passing |= passing
+        found -= passing
         if not found and not through and isinstance(call, cst.Call) and not n.backwards:
             # `emb = model.embed(ids)`: a forward through `model`, a parameter, a global or an
             # object built before the loops (`agent = Agent(envs).to(device)`); not a value the
@@ -197,12 +205,56 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
                 root = root.value
             if (owner and isinstance(root, cst.Name) and root.value not in evidence.functions
                     and all(b.kind == "entry" or _constructed(b) for b in binders.get(root.value, ()))
-                    and not loss_name(owner)
-                    and owner not in evidence.losses and not looks_like_class(owner)):
+                    and owner not in evidence.losses and not looks_like_class(owner)
+                    and not _handed_computed(call, evidence.frozen)):  # `losses.f(pred, y)` passes
                 found = {owner}
         if isinstance(value, cst.Call):  # `output = forward(model, ids)`: the helper calls model
             found |= evidence.helpers.forwarded(value, evidence)
         return found
+
+    memo: Dict[str, bool] = {}
+
+    def computed(name: str) -> bool:
+        """Bound in a loop of this scope to a value the iteration computes with a call of
+        something that may be a forward (`out = model(x)`, `feats = enc(x); h = feats * 2`): not
+        a loop's target, nor data moved, indexed, computed with torch's functions or transformed
+        in place (`x = x.to(device)`, `x = (x - mean) / std`, `x = mixup_fn(x)`)."""
+        if name not in memo:
+            memo[name] = False  # a cycle (`h = h + model(x)`) is decided by its other parts
+            memo[name] = any(b.loop is not None and id(b) not in iterables and _computes(b, name)
+                             for b in binders.get(name, ()))
+        return memo[name]
+
+    def _computes(b: Node, name: str) -> bool:
+        value = bound_value(b, name)
+        if value is None or _transforms(value, name):
+            return False
+        stack = [value]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, cst.Name) and computed(e.value):
+                return True
+            if isinstance(e, cst.Call) and _forward_like(e, evidence):
+                if direct_callee(e.func) not in evidence.frozen or any(
+                        computed(m) for a in e.args for m in names_in(a.value)):
+                    return True  # not a frozen module given data (`feats = encoder(x)`)
+            if not isinstance(e, cst.Lambda):
+                stack.extend(ch for ch in e.children if isinstance(ch, cst.CSTNode))
+        return False
+
+    def _passes(n: Node, callee: str) -> bool:
+        """A call of `callee` in `n` that is handed a value the iteration computed (`crit(out, y)`,
+        `head(feats)`, `crit(model(x), y)`): it passes a graph on, after the forward that made it;
+        one handed only data (`model(x)`) is that forward."""
+        return any(_handed_computed(call) for call in _calls_of(n, callee))
+
+    def _handed_computed(call: cst.Call, frozen=frozenset()) -> bool:
+        """Handed what the iteration computed, or (`frozen`) an output of one of those modules
+        whatever it was given."""
+        def output(m: str) -> bool:
+            return any(b.loop is not None and b.callees & frozen for b in binders.get(m, ()))
+        return any(any(_forward_like(c, evidence) for c in _calls_in(a.value)) or any(
+            computed(m) or output(m) for m in names_in(a.value)) for a in call.args)
 
     found: Set[str] = set()
     proven = scope.proven = set()
@@ -212,6 +264,15 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             binders.setdefault(name, []).append(n)
     iterables = {id(lp.target): lp.iter for lp in scope.loops if lp.target is not None}
     stack = [(n, False) for n in scope.nodes if n.backwards]  # (node, reached through a frozen module)
+    for n, _ in stack:  # `loss = crit(out, y); loss.backward()`: crit returns a tensor
+        for b in n.backwards:
+            for name in set(b.receiver_names) | set(b.arg_names):
+                for d in binders.get(name, ()):
+                    value = getattr(d.cst, "value", None)
+                    if isinstance(d.cst, cst.Assign) and len(d.bound) == 1 and isinstance(value, cst.Call):
+                        callee = direct_callee(value.func)
+                        if callee is not None:
+                            evidence.tensor_callees.add(callee)
     seen: Set[int] = set()
     followed: Set[str] = set()  # names whose binders went on the stack (once: 1,000 loops bind `loss`)
     while stack:
@@ -231,7 +292,7 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             continue  # `outputs = model.generate(ids)`, `x = y.detach()`: no backward's path
         if id(n) in iterables:  # a loop target: on to what the loop iterates over
             n = iterables[id(n)]
-        for name in _inputs(n) - followed:
+        for name in _inputs(n, evidence) - followed:
             followed.add(name)
             stack.extend((b, through) for b in binders.get(name, ()))
     return found
@@ -258,16 +319,52 @@ def _gives_no_graph(n: Node) -> bool:
         and call.func.attr.value in MODULE_METHODS_WITHOUT_GRAPH))
 
 
-def _inputs(n: Node) -> Set[str]:
-    """The names a statement computes its value from. Through a loss function only its first
-    argument, the prediction (`criterion(outputs, targets)`): the rest are labels, data."""
+def _inputs(n: Node, evidence) -> Set[str]:
+    """The names a statement computes its value from (not what `.shape`, `len()`, `.item()`
+    read). Through a call only what the graph can come from by PyTorch's `loss(input, target)`
+    convention: a loss of the API's inputs (graphs.loss_inputs), any other callee's first
+    argument and receiver (`conditional_loss(pred, target)`, `sched.add_noise(latents, noise,
+    t)`): what a prediction is compared with proves nothing. Through torch's functions, a
+    function of this module and arithmetic, every operand."""
     value = getattr(n.cst, "value", None)
-    if isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call) and value.args:
+    if isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call):
+        inputs = loss_inputs(value, evidence)
+        if inputs is not None:
+            return set().union(*(names_in(e) for e in inputs))
         func = value.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        if isinstance(last, str) and loss_name(last):
-            return names_in(value.args[0].value)
-    return graph_inputs(n) - n.callees  # not what `.shape`, `len()`, `.item()` read
+        helpers = getattr(evidence, "helpers", None)
+        if (value.args and value.args[0].keyword is None and not value.args[0].star
+                and not _dotted(func).startswith(TORCH_NAMESPACES)
+                and not (helpers is not None and direct_callee(func) in helpers.defs)):
+            receiver = names_in(func.value) if isinstance(func, cst.Attribute) else set()
+            return (receiver | names_in(value.args[0].value)) & graph_inputs(n)
+    return graph_inputs(n) - n.callees
+
+
+def _forward_like(call: cst.Call, evidence) -> bool:
+    """A call of a name that may be a forward: not a function defined or imported here, a
+    builtin, a constructor or a method (`x.view(-1)`, `torch.cat(...)`)."""
+    c = direct_callee(call.func)
+    return c is not None and c not in evidence.functions and not looks_like_class(c)
+
+
+def _calls_in(expr) -> List[cst.Call]:
+    """The calls in an expression (not in a lambda's body)."""
+    found, stack = [], [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, cst.Call):
+            found.append(e)
+        if isinstance(e, cst.CSTNode) and not isinstance(e, cst.Lambda):
+            stack.extend(e.children)
+    return found
+
+
+def _calls_of(n: Node, callee: str) -> List[cst.Call]:
+    """The calls of `callee` in the statement `n` (`crit(model(x), y)`: crit's and model's)."""
+    value = getattr(n.cst, "value", None)
+    return [c for c in _calls_in(value if value is not None else n.cst)
+            if direct_callee(c.func) == callee]
 
 
 def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) -> List[Retention]:
@@ -276,9 +373,12 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
     what is computed after the last backward from what it backwarded (`loss_D = (loss_D_A +
     loss_D_B) / 2`, `output = output.float()`): GF001 for a loss, GF004 for an output."""
     feeding = feeding_backward(scope)
+    if _backward_reads_state(scope, loop, feeding):
+        return []  # `loss = -torch.mean(self.conv_output)`: which graphs it goes through is unknown
     ahead = _backward_ahead(scope, loop)  # nodes from which a backward is met in the iteration
     out, done = [], set(reported)
     evidence = scope.module.evidence if scope.module else None
+    scalars = _scalars(scope, loop, backward_targets(scope, loop))
     for n in scope.nodes[loop.body_start:loop.body_end]:
         if n.loop is not loop or n is loop.target or not n.bound or n.grad_off:
             continue
@@ -295,7 +395,7 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
             if _from_train_step(scope, n, var):
                 kind = FactKind.LOSS_TERM
             elif derived:  # a metric (`_, predicted = outputs.max(1)`) is neither
-                kind = (FactKind.LOSS_TERM if _loss_term(n, var, evidence)
+                kind = (FactKind.LOSS_TERM if _loss_term(n, var, evidence, scalars)
                         else FactKind.SOURCE if _moved(bound_value(n, var)) else None)
                 if kind is None:
                     continue
@@ -304,6 +404,36 @@ def loop_not_backwarded(scope: Scope, loop: Loop, reported: Set[str], carrying) 
                 done.add(var)
                 out.append(r)
     return out
+
+
+def _backward_reads_state(scope: Scope, loop: Loop, feeding: Set[str]) -> bool:
+    """A backward of the loop is computed from an object's state (`loss =
+    -torch.mean(self.conv_output)`, which a forward hook sets): what that state was computed from
+    is not followed, so no value of the loop can be said to be one no backward uses."""
+    body = scope.nodes[loop.body_start:loop.body_end]
+    bound = set().union(*(n.bound for n in body))
+    functions = scope.module.evidence.functions if scope.module else set()  # `torch.autograd`
+    for n in body:
+        if not (n.backwards or n.bound & feeding) or not isinstance(
+                n.cst, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Expr)):
+            continue  # a compound statement's node is its header: its body has nodes of its own
+        stack = [n.cst.value]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, cst.Call):
+                stack.extend(a.value for a in e.args)  # not the callee: `self.model(x)`
+                if isinstance(e.func, cst.Attribute):
+                    stack.append(e.func.value)
+                continue
+            if isinstance(e, cst.Attribute) and not _opaque(e):
+                root = e.value
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name) and root.value not in bound | functions:
+                    return True
+            if isinstance(e, cst.CSTNode) and not isinstance(e, cst.Lambda):
+                stack.extend(e.children)
+    return False
 
 
 def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[str]) -> List[Retention]:
@@ -321,6 +451,7 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[st
     leaving &= set().union(*(n.bound for n in body))  # not a tensor with grad bound before it
     feeding = feeding_backward(scope)
     evidence = scope.module.evidence if scope.module else None
+    scalars = _scalars(scope, loop, targets)
     slot = next((m for m in loop.after.succ if m.kind == "slot"), None)
     out = []
     for name in sorted(leaving - reported - set(targets)):
@@ -332,11 +463,13 @@ def loop_outliving(scope: Scope, loop: Loop, targets, carrying, reported: Set[st
         if step == "backwarded" or _from_train_step(scope, last, name):
             continue  # a loss after its backward
         if name in feeding or step == "through":  # a loss was computed from it: its storage
-            if _loss_term(last, name, evidence):
+            if _loss_term(last, name, evidence, scalars):
                 continue
             kind = FactKind.OUTLIVES_OUTPUT
         elif last.bound & feeding or graph_inputs(last) & carrying.ins.get(last.id, set()) & feeding:
             continue  # beside a backwarded loss, or computed from its graph: backward went through
+        elif _backward_reads_state(scope, loop, feeding):
+            continue  # the backward may have gone through it: not said to keep a whole graph
         else:
             kind = FactKind.OUTLIVES_GRAPH
         later = first_read([slot], name, scope=scope) if slot is not None else None
@@ -547,23 +680,26 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     # Beside a loss the forward returns (`loss, pred, mask = model(x)`), the other outputs. Beside
     # an output the loss is computed from later, only those nothing reads (`fake_validity, _ =
     # D(x)`): what is read may be data (a captioning decoder's sorted captions and lengths).
-    unused = siblings(sorted(found, key=lambda p: (p[0].id, p[1])))
+    evidence = scope.module.evidence if scope.module else Evidence()
+    unused = siblings(sorted(found, key=lambda p: (p[0].id, p[1])), evidence)
     if unused:
         unused = [(n, v) for n, v in unused if v not in scope.reads]
-    beside = (set(siblings(bindings)) | set(unused)) - found
+    beside = {(n, v) for n, v in (set(siblings(bindings, evidence)) | set(unused)) - found
+              if not _read_as_mapping(scope, v)}
     found.update(beside)
     found.update(aliases(scope, loop, sorted(found, key=lambda p: (p[0].id, p[1]))))
     # One report per name, at its last binding whose graph-carrying value survives the iteration.
     out, done = [], set(targets)
     retained = any(b.retain_graph for calls in targets.values() for _, b in calls)
     carrying_evidence = scope.module.evidence if scope.module else None
-    terms = _scalar_terms(scope, loop, targets)
+    terms = _scalars(scope, loop, targets)
     for src, var in sorted(found, key=lambda p: (-p[0].id, p[1])):
         if var in done or var not in carrying.get(src.id, ()):
             continue
         kind = (FactKind.LOSS_TERM if not retained and var in terms
                 else FactKind.SIBLING if (src, var) in beside
-                else FactKind.LOSS_TERM if not retained and _loss_term(src, var, carrying_evidence)
+                else FactKind.LOSS_TERM if not retained and _loss_term(src, var, carrying_evidence,
+                                                                       terms)
                 else FactKind.SOURCE)
         r = _surviving(scope, loop, src, var, kind)
         if r is not None:
@@ -572,30 +708,99 @@ def loop_sources(scope: Scope, loop: Loop, targets, carrying) -> List[Retention]
     return out
 
 
-def _scalar_terms(scope: Scope, loop: Loop, targets) -> Set[str]:
-    """Names added as they are into a tensor that a backward takes without a gradient argument
-    (`loss = l_cls + l_aux; loss.backward()`): such a backward needs a scalar, and a sum is one
-    only if each term is, so each is a loss term (nodes and a scalar after the backward), whatever
-    it is named and whatever returned it (`outputs, l_aux = model(x)`)."""
+ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
+
+
+MAPPING_METHODS = frozenset({"items", "keys", "values", "get", "update", "pop"})
+
+
+def _read_as_mapping(scope: Scope, name: str) -> bool:
+    """`logs["acc"]`, `logs.items()`, `log(**logs)`: the scope reads `name` as a dict (of
+    metrics, lengths...), not as a tensor: what a forward returns beside its outputs for
+    bookkeeping is not reported as one."""
+    for n in scope.nodes:
+        for e in _nodes_in(n.cst):
+            if isinstance(e, cst.Subscript) and isinstance(e.value, cst.Name) and (
+                    e.value.value == name) and len(e.slice) == 1 and isinstance(
+                    getattr(e.slice[0].slice, "value", None), (cst.SimpleString, cst.FormattedString)):
+                return True
+            if isinstance(e, cst.Attribute) and isinstance(e.value, cst.Name) and (
+                    e.value.value == name) and e.attr.value in MAPPING_METHODS:
+                return True
+            if isinstance(e, cst.Arg) and e.star == "**" and isinstance(e.value, cst.Name) and (
+                    e.value.value == name):
+                return True
+    return False
+
+
+def _nodes_in(stmt) -> list:
+    """The expressions of a statement node (a compound statement's header only: its body is
+    made of nodes of its own)."""
+    roots = [stmt]
+    if isinstance(stmt, (cst.If, cst.While)):
+        roots = [stmt.test]
+    elif isinstance(stmt, (cst.For,)):
+        roots = [stmt.target, stmt.iter]
+    elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.Try, cst.With, cst.IndentedBlock)):
+        return []
+    found, stack = [], list(roots)
+    while stack:
+        e = stack.pop()
+        found.append(e)
+        if isinstance(e, cst.CSTNode):
+            stack.extend(e.children)
+    return found
+
+
+def _scalar_operands(expr, closed: bool = False) -> Optional[Set[str]]:
+    """The names whose one-element size `expr` having one element implies: the operands of its
+    arithmetic (broadcasting gives one element only if every operand has one), through moves
+    (`loss.float()`) and the elements `sum()` adds (`sum(t * 2 for t in terms)`). `closed`: None
+    where `expr` is anything else than such arithmetic over names and numbers."""
     found: Set[str] = set()
-    for name, calls in targets.items():
-        if any(_with_gradient(b, name) for _, b in calls):
-            continue
-        for n in scope.nodes[loop.body_start:loop.body_end]:
-            if name in n.bound and isinstance(n.cst, (cst.Assign, cst.AugAssign)):
-                value = n.cst.value
-                if isinstance(n.cst, cst.Assign) and not (isinstance(
-                        value, cst.BinaryOperation) and isinstance(
-                        value.operator, (cst.Add, cst.Subtract))):
-                    continue  # not a sum: `loss, logits = outputs` adds nothing
-                stack = [value] if isinstance(n.cst, cst.Assign) else [value, n.cst.target]
-                while stack:
-                    e = stack.pop()
-                    if isinstance(e, cst.BinaryOperation) and isinstance(
-                            e.operator, (cst.Add, cst.Subtract)):
-                        stack += [e.left, e.right]
-                    elif isinstance(e, cst.Name) and e.value != name:
-                        found.add(e.value)
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, cst.Name):
+            found.add(e.value)
+        elif isinstance(e, cst.BinaryOperation) and isinstance(e.operator, ARITHMETIC):
+            stack += [e.left, e.right]
+        elif isinstance(e, cst.UnaryOperation) and isinstance(e.operator, (cst.Minus, cst.Plus)):
+            stack.append(e.expression)
+        elif isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and (
+                e.func.attr.value in MOVE_METHODS):
+            stack.append(e.func.value)
+        elif isinstance(e, cst.Call) and isinstance(e.func, cst.Name) and e.func.value == "sum" and (
+                len(e.args) == 1 and isinstance(e.args[0].value, (cst.GeneratorExp, cst.ListComp))):
+            stack.append(e.args[0].value.elt)
+        elif closed and not isinstance(e, (cst.Integer, cst.Float)):
+            return None
+    return found
+
+
+def _scalars(scope: Scope, loop: Loop, targets) -> Set[str]:
+    """Names that hold one element: what a backward takes without a gradient argument (it needs a
+    scalar), and, through their bindings in the iteration, every operand of the arithmetic they
+    were computed with (`loss = (real_loss + fake_loss) / 2`, `loss = total / world`). Such a name
+    is a loss term, nodes and a scalar after the backward, whatever it is named and whatever
+    returned it (`outputs, l_aux = model(x)`)."""
+    binders: Dict[str, List[Node]] = {}
+    for n in scope.nodes[loop.body_start:loop.body_end]:
+        if isinstance(n.cst, (cst.Assign, cst.AugAssign)):
+            for name in n.bound:
+                binders.setdefault(name, []).append(n)
+    work = [name for name, calls in targets.items()
+            if not any(_with_gradient(b, name) for _, b in calls)]
+    found = set(work)
+    while work:
+        name = work.pop()
+        for n in binders.get(name, ()):
+            value = bound_value(n, name)
+            if value is None or (isinstance(n.cst, cst.Assign) and len(n.bound) > 1):
+                continue  # `loss, logits = outputs`: the loss is one element, not outputs
+            new = (_scalar_operands(value) or set()) - found
+            found |= new
+            work.extend(new)
     return found
 
 
@@ -638,16 +843,21 @@ def _backward_ahead(scope: Scope, loop: Loop) -> Set[int]:
     return found
 
 
-def _loss_term(node: Node, var: str, evidence) -> bool:
-    """A loss rather than a forward output: named like one (`real_loss`, `loss_kl`) or computed by
-    a loss function (`criterion(outputs, targets)`), a full reduction, or a helper of the module whose
+def _loss_term(node: Node, var: str, evidence, scalars=frozenset()) -> bool:
+    """A loss rather than a forward output: one element by `_scalars`, or arithmetic over such
+    names only (`loss_D = (loss_D_A + loss_D_B) / 2`), computed by a loss function (an `nn.*Loss`
+    instance: known by evidence, not its name), a full reduction, or a helper of the module whose
     every return is one (`gp = gradient_penalty(D, x)`). After the backward it keeps graph nodes
     and a scalar, like the loss itself."""
     value = bound_value(node, var)
+    if var in scalars:
+        return True
+    operands = _scalar_operands(value, closed=True) if value is not None else None
+    if operands and operands <= scalars:
+        return True
     callee = direct_callee(value.func) if isinstance(value, cst.Call) else None
-    return loss_name(var) or one_number(value) or (callee is not None and (
-        loss_name(callee) or (evidence is not None and (callee in evidence.losses or _reducing(
-            callee, evidence)))))
+    return one_number(value) or (callee is not None and evidence is not None and (
+        callee in evidence.losses or _reducing(callee, evidence)))
 
 
 def _reducing(callee: str, evidence) -> bool:

@@ -10,8 +10,10 @@ A backward frees the tensors a graph saved; a loop that runs one trains. Its spe
 - a function of `torch.autograd`, called through the module (`torch.autograd.grad(loss, x)`,
   `autograd.backward(loss)`) or imported (`from torch.autograd import grad as g; g(loss, x)`):
   AUTOGRAD_MODULES, AUTOGRAD_FUNCTIONS;
-- a loss scaler called with the loss and the optimizer (`loss_scaler(loss, optimizer)`, timm's
-  and MAE's NativeScaler): a callee whose name ends in SCALER, in any case (`LossScaler`).
+- a call of an object handed the loss first and what steps the parameters: an optimizer (a name
+  that OPTIMIZER_METHODS are called on, or that an optimizer class built) or a module's
+  `.parameters()` (timm's and MAE's NativeScaler, `loss_scaler(loss, optimizer,
+  parameters=model.parameters())`), whatever the object is named: `steps_parameters`.
 
 A file that only evaluates is analysed when it calls EVALUATION_METHODS (`model.eval()`,
 `load_state_dict(...)`): a graph can be kept there outside `torch.no_grad()`.
@@ -23,7 +25,8 @@ import re
 BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 AUTOGRAD_MODULES = frozenset({"torch.autograd", "autograd"})
 AUTOGRAD_FUNCTIONS = frozenset({"backward", "grad"})  # torch.autograd.backward, torch.autograd.grad
-SCALER = "scaler"
+OPTIMIZER_METHODS = frozenset({"zero_grad"})
+PARAMETER_METHODS = frozenset({"parameters", "named_parameters"})
 EVALUATION_METHODS = frozenset({"eval", "load_state_dict"})
 # A call through a module with evidence is a forward (`model.backbone(x)`, `model.embed(ids)`,
 # `model.module(x)` under DDP), except nn.Module's own methods that give no graph, Hugging Face's
@@ -42,12 +45,28 @@ MODULE_METHODS_WITHOUT_GRAPH = frozenset({
     "evaluate", "predict", "fit", "test", "validate", "save_model", "push_to_hub", "log"})
 
 
-def is_scaler(callee: str, positional: int, keywords) -> bool:
-    """`loss_scaler(loss, optimizer, ...)`: a callee named so that is handed the loss and the
-    optimizer it steps (a second positional argument, or `optimizer=`/`parameters=`) is a backward
-    of its first argument. `is_scaler(x)` or `GradScaler(2.0 ** 16)` hand it no optimizer."""
-    return callee.lower().endswith(SCALER) and positional >= 1 and (
-        positional >= 2 or bool({"optimizer", "parameters"} & set(keywords)))
+def steps_parameters(positional: int, handed: set, parameters: bool, optimizers) -> bool:
+    """A call handed the loss (its first positional argument) and what steps the parameters: a
+    name in `optimizers` among the names it is `handed` as its other arguments, or a module's
+    `.parameters()` (`parameters`). It runs the backward of its first argument and the step."""
+    return positional >= 1 and (parameters or bool(handed & optimizers))
+
+
+# The loss functions of torch.nn.functional, and the positions of their inputs, by the API's
+# `loss(input, target)` convention: what the loss is of, where its graph comes from; the other
+# arguments are what the input is compared with (targets, labels, a teacher's output). Most have
+# one input; those with more are listed. The `nn.*Loss` classes follow the same convention.
+FUNCTIONAL_LOSSES = frozenset({
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
+    "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss",
+    "kl_div", "l1_loss", "margin_ranking_loss", "mse_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "poisson_nll_loss",
+    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss"})
+LOSS_INPUTS = {"cosine_embedding_loss": (0, 1), "margin_ranking_loss": (0, 1),
+               "triplet_margin_loss": (0, 1, 2), "triplet_margin_with_distance_loss": (0, 1, 2),
+               "gaussian_nll_loss": (0, 2), "CosineEmbeddingLoss": (0, 1),
+               "MarginRankingLoss": (0, 1), "TripletMarginLoss": (0, 1, 2),
+               "TripletMarginWithDistanceLoss": (0, 1, 2), "GaussianNLLLoss": (0, 2)}
 
 
 # Methods that move or convert a tensor: a graph only if their receiver has one (moving data does
@@ -67,7 +86,7 @@ def is_autograd_function(dotted: str) -> bool:
 # parse (the pre-check also skips matches after a `#`).
 PRECHECK = re.compile(
     r"(?:" + "|".join(sorted(BACKWARD_METHODS))
-    + r"|(?i:" + SCALER + r")"
+    + r"|" + "|".join(sorted(OPTIMIZER_METHODS | PARAMETER_METHODS))
     + r"|" + "|".join(r"\." + m if m == "eval" else m  # `.eval(`, not the builtin `eval(`
                       for m in sorted(EVALUATION_METHODS))
     + r"|autograd\.(?:" + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r"))\s*\("

@@ -79,7 +79,7 @@ class GF002(Rule):
             "def evaluate(model, loader):\n"
             "    total = 0.0\n"
             "    for x, y in loader:\n"
-            "        loss = criterion(model(x), y)\n"
+            "        loss = F.cross_entropy(model(x), y)\n"
             "        total += loss.item()\n"
             "    return total\n",
             lines=(6,),
@@ -88,7 +88,7 @@ class GF002(Rule):
             "def evaluate(model, loader):\n"
             "    total = 0.0\n"
             "    for x, y in loader:\n"
-            "        loss = criterion(model(x), y)\n"
+            "        loss = F.cross_entropy(model(x), y)\n"
             "        total += loss.item()\n"
             "        del loss\n"
             "    return total\n",

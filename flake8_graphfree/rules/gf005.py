@@ -50,7 +50,7 @@ class GF005(Rule):
             "    loss = criterion(model(x), x)\n"
             "    loss.backward()\n"
             "    del loss\n"
-            "    total = total + loss_fn(model(x), x)\n"
+            "    total = total + criterion(model(x), x)\n"
             "print(total)\n",
             lines=(6,),
         ),

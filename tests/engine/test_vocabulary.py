@@ -24,10 +24,14 @@ SPELLINGS = [
     ("from torch.autograd import backward as bw\n", "bw({t})"),
     ("from torch.autograd import grad as agrad\n", "agrad({t}, [leaf])"),
     ("from torch.autograd import (\n    Variable,\n    grad,\n)\n", "grad({t}, [leaf])"),
-    ("", "loss_scaler({t}, opt)"),
-    ("", "LossScaler({t}, opt)"),
+    # A call handed the loss and what steps the parameters, whatever it is named (timm's and
+    # MAE's NativeScaler): `.parameters()`, or an optimizer (`.zero_grad()` is called on it).
+    ("", "loss_scaler({t}, opt, parameters=model.parameters())"),
+    ("", "amp({t}, opt)"),
+    ("", "Scaler({t}, opt)"),
 ]
-LOOP = "for x in loader:\n    out = model(x)\n    loss = crit(out, x)\n    {backward}\n    opt.step()\n"
+LOOP = ("for x in loader:\n    out = model(x)\n    loss = crit(out, x)\n    {backward}\n    opt.step()\n"
+        "    opt.zero_grad()\n")
 
 
 def _decisions(source: str):
@@ -49,11 +53,14 @@ def test_a_word_is_not_a_call():
     for source in ("# loss.backward() is not called here\n" + LOOP.format(backward="pass"),
                    "from torch.autograd import Variable\n" + LOOP.format(backward="pass"),
                    "scaler = GradScaler()\n" + LOOP.format(backward="getattr(loss, 'x')"),
-                   # a scaler is handed the optimizer it steps: not a predicate named so
+                   # a loss scaler is handed the optimizer it steps: not a constructor
                    LOOP.format(backward="print(GradScaler(2.0 ** 16))"),
                    # nor a function of this module or imported: `loss_scaler = NativeScaler()` is
                    "from .words import is_scaler\n" + LOOP.format(backward="is_scaler(loss, opt)"),
-                   "def is_scaler(a, b):\n    return a\n" + LOOP.format(backward="is_scaler(loss, 1)")):
+                   "def is_scaler(a, b):\n    return a\n" + LOOP.format(backward="is_scaler(loss, 1)"),
+                   # handed the loss and something that steps no parameters
+                   LOOP.format(backward="log(loss, step)"),
+                   LOOP.format(backward="loss_scaler(loss, 2.0)")):
         pre, gate, found = _decisions(source)
         assert found == [] and not gate, source
 

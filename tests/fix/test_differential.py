@@ -382,7 +382,7 @@ def test_a_state_left_by_a_module_level_loop_is_deleted_after_it():
         state = None
         for x in [0.5, 1.0, 1.5]:
             state = model(x) * 2 if state is None else model(x) + state.detach()
-            loss = state * 0.5
+            loss = (state * 0.5).sum()  # a reduction: `state` need not be one number
             loss.backward()
             del loss
         print('done')

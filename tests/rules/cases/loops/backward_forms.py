@@ -123,7 +123,9 @@ def backward_on_an_output_object_field(model, loader, opt):  # `outputs.loss.bac
 
 
 def backward_on_a_gathered_loss(model, loader, opt):  # DataParallel: one loss per device
+    # What the model returns is reduced before the backward: by what the tool sees, an output
+    # the loss was computed from, whatever it is named.
     for batch in loader:
-        loss = model(batch)  # GF001: add 'del loss'
+        loss = model(batch)  # GF004: add 'del loss'
         loss.mean().backward()
         opt.step()

@@ -12,6 +12,11 @@ for x in loader:
 for x in loader:
     loss, logs = model(x)  # GF001: add 'del loss'
     loss.backward()
+    print(logs["acc"])  # read as a dict of metrics: not a tensor output
+
+for x in loader:
+    loss, extra = model(x)  # GF001: add 'del loss' | GF004: 'extra'
+    loss.backward()
 
 for x in loader:
     with record(x) as out:  # GF001: add 'del out'

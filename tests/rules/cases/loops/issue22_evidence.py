@@ -359,3 +359,34 @@ def perturb(classifier, x, y):
         delta.grad.zero_()
         shown = delta.detach()  # detached: no graph
         print(shown.abs().max().item())
+
+
+def layer_visualisation(model, image, layer_index):
+    # The backward is computed from state a forward hook set (`self.conv_output`): which graphs
+    # it goes through is not followed, so nothing is said to be one no backward uses.
+    optimizer = torch.optim.Adam([image], lr=0.1)
+    for _ in range(30):
+        optimizer.zero_grad()
+        x = image
+        for index, layer in enumerate(model):
+            x = layer(x)
+            if index == layer_index:
+                break
+        loss = -torch.mean(model.conv_output)  # GF001: add 'del loss'
+        loss.backward()
+        optimizer.step()
+
+
+def diffusion_step(unet, loader, optimizer, scheduler, losses):
+    # Principle 1: `losses.conditional_loss(pred, target)` is no loss of PyTorch's API, so its
+    # first argument is what the graph comes from, whatever it is named; the target it is
+    # compared with (from a scheduler, an object built elsewhere) proves nothing.
+    unet.train()
+    for latents in loader:
+        noise = torch.randn_like(latents)
+        noisy = scheduler.add_noise(latents, noise, 10)
+        pred = unet(noisy)  # GF004: add 'del pred'
+        target = scheduler.get_velocity(latents, noise, 10)
+        loss = losses.conditional_loss(pred.float(), target.float())  # GF001: add 'del loss'
+        loss.backward()
+        optimizer.step()

@@ -314,7 +314,7 @@ def sequence_parallel(model, loader, opt, world):  # accelerate's ALST: loss ter
     for batch in loader:
         outputs = model(**batch)  # GF004: add 'del outputs'
         loss = outputs.loss
-        losses_per_rank = torch.distributed.nn.functional.all_gather(loss)  # GF001: no autofix: 'losses_per_rank' is read by a nested function, class, lambda or generator
+        losses_per_rank = torch.distributed.nn.functional.all_gather(loss)  # GF004: no autofix: 'losses_per_rank' is read by a nested function, class, lambda or generator
         total_loss = sum(losses_per_rank[r] * 2 for r in range(world))  # GF001: add 'del total_loss'
         loss = total_loss / world  # GF001: add 'del loss'
         loss.backward()
