@@ -51,8 +51,8 @@ class LoopModel:
     all_facts: Tuple[object, ...]  # Retention / Accumulation objects of this loop
     positions: Mapping[cst.CSTNode, Tuple[int, int]]  # reported Name node -> (line, col)
     # Where any other node of the module starts (line, col); asked only for `line`.
-    where: Callable[[cst.CSTNode], Tuple[int, int]] = field(repr=False, compare=False,
-                                                           default=None)
+    where: Optional[Callable[[cst.CSTNode], Tuple[int, int]]] = field(
+        default=None, repr=False, compare=False)
 
     @cached_property
     def line(self) -> int:
@@ -94,7 +94,8 @@ class LoopModel:
 
 
 def loop_models(facts: Sequence, positions: Dict[cst.CSTNode, Tuple[int, int]],
-                where: Callable[[cst.CSTNode], Tuple[int, int]] = None) -> List[LoopModel]:
+                where: Optional[Callable[[cst.CSTNode], Tuple[int, int]]] = None
+                ) -> List[LoopModel]:
     """The engine's facts (retention.analyze's list) grouped by loop, one model per loop, in the
     order each loop first appears; each loop's facts keep the engine's order. `positions` maps
     every reported Name node to (line, col); `where` locates any other node of the module."""
