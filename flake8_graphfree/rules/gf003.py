@@ -17,7 +17,8 @@ from .base import Example, Rule
 class GF003(Rule):
     code = "GF003"
     name = "retain-graph-in-loop"
-    summary = "a tensor backwarded with retain_graph=True keeps its whole graph into the next iteration"
+    summary = ("a tensor backwarded with retain_graph=True keeps its whole graph into the next "
+               "iteration")
 
     kept = ("'{name}' keeps its whole autograd graph alive into the next iteration "
             "({how} kept its saved tensors)")
