@@ -1,4 +1,5 @@
-"""From source text to findings: parse once, ask the engine, let each rule word its findings."""
+"""From source text to findings: parse once, ask the engine, model each loop, and let each rule
+query the model for its findings."""
 from __future__ import annotations
 
 import ast
@@ -13,6 +14,7 @@ from typing import List, Optional, Tuple, Union
 import libcst as cst
 
 from .chunked import parse_in_runs
+from .engine.model import Finding, loop_models
 from .engine.module_facts import ModuleFacts
 from .engine.retention import analyze
 from .partial import kept_statements, parse_kept
@@ -20,7 +22,6 @@ from .positions import locate
 from .errors import failure_reason, one_line as _reason
 from .libcst_compat import unchecked_nodes
 from .rules import RULES
-from .rules.base import Finding
 
 
 class SourceError(Exception):
@@ -231,12 +232,8 @@ def findings(module: cst.Module, tree: Optional[ast.Module] = None,
         positions = locate(module, {f.binding for f in loop_facts}, statements or tree, text,
                            {f.binding: f.statement for f in loop_facts})
         out = []
-        for rule in RULES:
-            for r, message, fixable in rule.check(loop_facts):
-                line, col = positions[r.binding]
-                edits = r.edits if fixable else []
-                reason = None if fixable else r.no_fix_reason
-                out.append(Finding(rule.code, line, col, message, fixable, edits, reason,
-                                   r.fix_text, r.name))
+        for loop in loop_models(loop_facts, positions, lambda node: locate(module, (node,))[node]):
+            for rule in RULES:
+                out.extend(rule.check(loop))
         out.sort(key=lambda f: (f.line, f.col, f.code))
         return out

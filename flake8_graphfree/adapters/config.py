@@ -22,9 +22,19 @@ class ConfigError(Exception):
     pass
 
 
-# Every code a front door can report: the rules' (rules.RULES, which imports LibCST) and the
-# plugin's GF000. A selector that matches none of them is a typo that would turn the gate off.
-CODES = ("GF000", "GF001", "GF002", "GF003", "GF004", "GF005", "GF006", "GF007")
+def _rule_codes() -> Tuple[str, ...]:
+    """The rules' codes from the names of their files (rules/gfNNN.py), as rules.RULES finds them,
+    without importing the rules (which import LibCST)."""
+    import pkgutil
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rules")
+    return tuple(sorted(m.name.upper() for m in pkgutil.iter_modules([folder])
+                        if m.name.startswith("gf") and m.name[2:].isdigit()))
+
+
+# Every code a front door can report: the rules' and the plugin's GF000. A selector that matches
+# none of them is a typo that would turn the gate off.
+CODES = ("GF000",) + _rule_codes()
 
 
 @dataclass

@@ -1,15 +1,36 @@
-"""The rule registry: every rule the linter and the fixer run, in code order."""
-from .gf001 import GF001
-from .gf002 import GF002
-from .gf003 import GF003
-from .gf004 import GF004
-from .gf005 import GF005
-from .gf006 import GF006
-from .gf007 import GF007
+"""The rule registry: every rule the linter and the fixer run, in code order.
 
-from .base import help_uri
+Rules are found, not listed: each module `gfNNN.py` of this package defines one `Rule` subclass,
+and adding a rule is adding its file (with its case file and its docs page, which the tests ask
+for). Nothing else in the package names a rule's class."""
+import importlib
+import pkgutil
 
-RULES = (GF001, GF002, GF003, GF004, GF005, GF006, GF007)
+from .base import Rule, help_uri
+
+RULE_MODULE_PREFIX = "gf"
+
+
+def _discover() -> tuple:
+    rules = []
+    for info in pkgutil.iter_modules(__path__):
+        name = info.name
+        if not (name.startswith(RULE_MODULE_PREFIX) and name[len(RULE_MODULE_PREFIX):].isdigit()):
+            continue
+        module = importlib.import_module(f"{__name__}.{name}")
+        defined = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Rule)
+                   and v is not Rule and v.__module__ == module.__name__]
+        if len(defined) != 1:
+            raise ImportError(f"{module.__name__} defines {len(defined)} rules; a rule module "
+                              "defines exactly one")
+        if defined[0].code.lower() != name:
+            raise ImportError(f"{module.__name__} defines {defined[0].code}; its file is named "
+                              "after its code")
+        rules.append(defined[0])
+    return tuple(sorted(rules, key=lambda rule: rule.code))
+
+
+RULES = _discover()
 _LEVELS = {rule.code: rule.level for rule in RULES}
 
 

@@ -1,12 +1,15 @@
-"""What a rule is and what it reports. Rules are thin: they read engine facts and word findings."""
+"""What a rule is and what it reports. A rule is a query on a loop's model: it picks the engine's
+facts it owns and words its findings from its own templates."""
 from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
 
-from ..engine.facts import NoFix
+from ..engine.model import Finding, LoopModel
+
+__all__ = ["Example", "Finding", "Rule", "help_uri"]
 
 
 @dataclass(frozen=True)
@@ -19,27 +22,11 @@ class Example:
     fixed: Optional[str] = None
 
 
-@dataclass(eq=False)
-class Finding:
-    code: str
-    line: int  # 1-based
-    col: int  # 0-based, as flake8 wants it
-    message: str  # without the code
-    fixable: bool
-    edits: list = field(default_factory=list)  # engine edits (InsertDel, WrapDetach), for the fixer
-    reason: Optional[NoFix] = None  # why there is no autofix
-    fix_text: Tuple[str, str] = ("", "")  # what the fix does: (done, to do)
-    name: str = ""  # the name the finding is about
-
-    @property
-    def text(self) -> str:
-        return f"{self.code} {self.message}"
-
-
 class Rule:
-    """A rule picks the engine's retentions it owns (`applies`) and says what they keep (`kept`).
-
-    Each retention belongs to exactly one rule (GF003 before GF002 before GF001)."""
+    """A rule is a query on one loop: `check(loop)` picks the engine facts it owns from the loop's
+    model (engine/model.py) and yields a finding for each, worded from the rule's own templates
+    (class-level text with `{name}`). Each fact belongs to exactly one rule (GF003 before GF002
+    before GF001). What is shared lives here: the fix hint or the no-fix reason after the text."""
 
     code: str = ""
     name: str = ""
@@ -47,15 +34,14 @@ class Rule:
     # What a finding keeps, for reports that rank (SARIF levels, editors' severities): "warning"
     # where it keeps storage or a whole graph, "note" where only graph nodes and a scalar.
     level: str = "warning"
+    # What the fix does, said after the finding's text when it has one.
+    fix_hint: str = "add 'del {name}' after its last use"
     must_trigger: List[Example] = []
     must_not_trigger: List[Example] = []
 
     @classmethod
-    def applies(cls, r) -> bool:
-        raise NotImplementedError
-
-    @classmethod
-    def kept(cls, r) -> str:
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        """The rule's findings in one loop, in the order of the loop's facts."""
         raise NotImplementedError
 
     @classmethod
@@ -65,19 +51,14 @@ class Rule:
         return doc.split("\n\n", 1)[-1]
 
     @classmethod
-    def fix_hint(cls, r) -> str:
-        return f"add 'del {r.name}' after its last use"
-
-    @classmethod
-    def check(cls, facts):
-        """(fact, message without the code, fixable) for each engine fact this rule owns."""
-        for r in facts:
-            if not cls.applies(r):
-                continue
-            if r.edits is not None:
-                yield r, f"{cls.kept(r)}; {cls.fix_hint(r)}", True
-            else:
-                yield r, f"{cls.kept(r)}; no autofix: {r.no_fix_reason.text(r.name)}", False
+    def report(cls, loop: LoopModel, fact, kept: str) -> Finding:
+        """The finding on `fact`: what it keeps (`kept`), then the fix, or why there is none."""
+        edits = fact.edits
+        if edits is not None:
+            message = f"{kept}; {cls.fix_hint.format(name=fact.name)}"
+        else:
+            message = f"{kept}; no autofix: {fact.no_fix_reason.text(fact.name)}"
+        return loop.finding(cls.code, fact, message, edits)
 
 
 def help_uri(code: str) -> Optional[str]:

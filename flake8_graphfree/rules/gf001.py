@@ -9,7 +9,10 @@ from (`real_loss` in `d_loss = (real_loss + fake_loss) / 2`), which keep the sam
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
@@ -19,15 +22,16 @@ class GF001(Rule):
     summary = "a backwarded tensor stays bound into the next iteration of its loop"
     level = "note"  # graph nodes and a scalar: backward freed the saved tensors
 
-    @classmethod
-    def applies(cls, r) -> bool:
-        return (r.kind is FactKind.TARGET and not r.retain_graph and not r.skips_backward) or (
-            r.kind is FactKind.LOSS_TERM)
+    kept = ("'{name}' keeps its autograd graph's nodes alive into the next iteration "
+            "(backward freed their saved tensors)")
 
     @classmethod
-    def kept(cls, r) -> str:
-        return (f"'{r.name}' keeps its autograd graph's nodes alive into the next iteration "
-                "(backward freed their saved tensors)")
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        # A target backwarded on every path without retain_graph (GF002 and GF003 own the
+        # others), and the losses a backwarded loss was computed from.
+        for fact in loop.facts(FactKind.TARGET, FactKind.LOSS_TERM):
+            if fact.kind is FactKind.LOSS_TERM or not (fact.retain_graph or fact.skips_backward):
+                yield cls.report(loop, fact, cls.kept.format(name=fact.name))
 
     must_trigger = [
         Example(

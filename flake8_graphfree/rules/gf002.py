@@ -8,7 +8,10 @@ tensor (activations) while the next forward runs.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
@@ -17,23 +20,27 @@ class GF002(Rule):
     name = "graph-kept-without-backward"
     summary = "a tensor not backwarded on some path keeps its whole graph into the next iteration"
 
-    @classmethod
-    def applies(cls, r) -> bool:
-        return r.kind in (FactKind.UNBACKWARDED, FactKind.NOT_BACKWARDED) or (
-            r.kind is FactKind.TARGET and r.skips_backward and not r.retain_graph)
+    kept = {
+        FactKind.NOT_BACKWARDED: (
+            "'{name}' keeps its whole autograd graph alive into the next iteration (saved "
+            "tensors included: no backward uses it; compute it under 'with torch.no_grad():' if "
+            "it only evaluates)"),
+        FactKind.UNBACKWARDED: (
+            "'{name}' keeps its whole autograd graph alive into the next iteration (saved "
+            "tensors included: this loop never runs backward; run it under "
+            "'with torch.no_grad():' if it only evaluates)"),
+        FactKind.TARGET: (
+            "'{name}' keeps its whole autograd graph alive into the next iteration on the paths "
+            "that skip its backward (saved tensors included)"),
+    }
 
     @classmethod
-    def kept(cls, r) -> str:
-        if r.kind is FactKind.NOT_BACKWARDED:
-            return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
-                    "(saved tensors included: no backward uses it; compute it under "
-                    "'with torch.no_grad():' if it only evaluates)")
-        if r.kind is FactKind.UNBACKWARDED:
-            return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
-                    "(saved tensors included: this loop never runs backward; "
-                    "run it under 'with torch.no_grad():' if it only evaluates)")
-        return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration on the "
-                "paths that skip its backward (saved tensors included)")
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        # Values no backward uses, and targets some path skips the backward of (without
+        # retain_graph: GF003's).
+        for fact in loop.facts(FactKind.UNBACKWARDED, FactKind.NOT_BACKWARDED, FactKind.TARGET):
+            if fact.kind is not FactKind.TARGET or (fact.skips_backward and not fact.retain_graph):
+                yield cls.report(loop, fact, cls.kept[fact.kind].format(name=fact.name))
 
     must_trigger = [
         Example(

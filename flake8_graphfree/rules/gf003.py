@@ -7,26 +7,27 @@ was computed from (SoftmaxGAN's g_loss after d_loss): that frees them, and it is
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
 class GF003(Rule):
     code = "GF003"
     name = "retain-graph-in-loop"
-    summary = "a tensor backwarded with retain_graph=True keeps its whole graph into the next iteration"
+    summary = ("a tensor backwarded with retain_graph=True keeps its whole graph into the next "
+               "iteration")
+
+    kept = ("'{name}' keeps its whole autograd graph alive into the next iteration "
+            "({how} kept its saved tensors)")
 
     @classmethod
-    def applies(cls, r) -> bool:
-        return r.kind is FactKind.TARGET and r.retain_graph
-
-    @classmethod
-    def kept(cls, r) -> str:
-        how = "retain_graph=True" if any(
-            a.keyword is not None and a.keyword.value == "retain_graph"
-            for b in r.backwards for a in b.call.args) else "create_graph=True"
-        return (f"'{r.name}' keeps its whole autograd graph alive into the next iteration "
-                f"({how} kept its saved tensors)")
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        for fact in loop.facts(FactKind.TARGET):
+            if fact.retain_graph:
+                yield cls.report(loop, fact, cls.kept.format(name=fact.name, how=_how(fact)))
 
     must_trigger = [
         Example(
@@ -66,3 +67,11 @@ class GF003(Rule):
             "    loss.backward(retain_graph=True)\n"
         ),
     ]
+
+
+def _how(fact) -> str:
+    """Which argument kept the graph: retain_graph where a backward passes it, else create_graph
+    (which implies it)."""
+    passed = any(a.keyword is not None and a.keyword.value == "retain_graph"
+                 for b in fact.backwards for a in b.call.args)
+    return "retain_graph=True" if passed else "create_graph=True"

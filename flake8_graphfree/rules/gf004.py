@@ -11,7 +11,10 @@ before the backward, where it can lower the backward's peak.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
@@ -20,17 +23,18 @@ class GF004(Rule):
     name = "outputs-kept-into-next-forward"
     summary = "forward outputs a loss was computed from stay bound into the next iteration"
 
-    @classmethod
-    def applies(cls, r) -> bool:
-        return r.kind in (FactKind.SOURCE, FactKind.SIBLING)
+    kept = {
+        FactKind.SOURCE: ("'{name}' keeps forward outputs the loss was computed from (their "
+                          "storage and graph) alive into the next iteration"),
+        # `loss, pred, mask = model(x)`: pred may carry no graph
+        FactKind.SIBLING: ("'{name}' keeps a forward output returned beside the loss (its "
+                           "storage, and its graph if it has one) alive into the next iteration"),
+    }
 
     @classmethod
-    def kept(cls, r) -> str:
-        if r.kind is FactKind.SIBLING:  # `loss, pred, mask = model(x)`: pred may carry no graph
-            return (f"'{r.name}' keeps a forward output returned beside the loss (its storage, and "
-                    "its graph if it has one) alive into the next iteration")
-        return (f"'{r.name}' keeps forward outputs the loss was computed from (their storage and "
-                "graph) alive into the next iteration")
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        for fact in loop.facts(FactKind.SOURCE, FactKind.SIBLING):
+            yield cls.report(loop, fact, cls.kept[fact.kind].format(name=fact.name))
 
     must_trigger = [
         Example(

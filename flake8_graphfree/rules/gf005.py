@@ -6,7 +6,10 @@ the accumulator lives: after a backward, each graph's nodes; without one, its ac
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
@@ -15,18 +18,14 @@ class GF005(Rule):
     name = "graph-accumulated"
     summary = "a graph-carrying value is accumulated across iterations"
 
-    @classmethod
-    def applies(cls, r) -> bool:
-        return r.kind is FactKind.ACCUMULATE
+    kept = ("'{name}' accumulates a graph-carrying value: one more autograd graph is kept "
+            "every iteration")
+    fix_hint = "add '.detach()' to the added value (or '.item()' if a number is all you need)"
 
     @classmethod
-    def kept(cls, r) -> str:
-        return (f"'{r.name}' accumulates a graph-carrying value: one more autograd graph is kept "
-                "every iteration")
-
-    @classmethod
-    def fix_hint(cls, r) -> str:
-        return "add '.detach()' to the added value (or '.item()' if a number is all you need)"
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        for fact in loop.facts(FactKind.ACCUMULATE):
+            yield cls.report(loop, fact, cls.kept.format(name=fact.name))
 
     must_trigger = [
         Example(  # (files are analysed when they contain a backward call somewhere)

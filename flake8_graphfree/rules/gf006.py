@@ -7,7 +7,10 @@ item whose key is a literal (`logs["loss"] = loss`: the same item, overwritten e
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
@@ -16,18 +19,14 @@ class GF006(Rule):
     name = "graph-stored-in-container"
     summary = "a graph-carrying value is stored in a container across iterations"
 
-    @classmethod
-    def applies(cls, r) -> bool:
-        return r.kind is FactKind.STORE
+    kept = ("'{name}' stores a graph-carrying value: one more autograd graph is kept "
+            "every iteration")
+    fix_hint = "wrap the stored value in '.detach()' (or '.item()' if a number is all you need)"
 
     @classmethod
-    def kept(cls, r) -> str:
-        return (f"'{r.name}' stores a graph-carrying value: one more autograd graph is kept "
-                "every iteration")
-
-    @classmethod
-    def fix_hint(cls, r) -> str:
-        return "wrap the stored value in '.detach()' (or '.item()' if a number is all you need)"
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        for fact in loop.facts(FactKind.STORE):
+            yield cls.report(loop, fact, cls.kept.format(name=fact.name))
 
     must_trigger = [
         Example(

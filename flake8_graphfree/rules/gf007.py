@@ -10,7 +10,10 @@ path and nothing later in the module (later cells included) reads it.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..engine.facts import FactKind
+from ..engine.model import Finding, LoopModel
 from .base import Example, Rule
 
 
@@ -19,20 +22,16 @@ class GF007(Rule):
     name = "graph-outlives-loop"
     summary = "a module-level loop leaves graph-carrying values bound after it ends"
 
-    @classmethod
-    def applies(cls, r) -> bool:
-        return r.kind in (FactKind.OUTLIVES_OUTPUT, FactKind.OUTLIVES_GRAPH)
+    kept = ("'{name}' outlives the module-level loop: the last value keeps {what} alive for as "
+            "long as the module (a notebook's kernel) does")
+    what = {FactKind.OUTLIVES_OUTPUT: "its storage and graph",
+            FactKind.OUTLIVES_GRAPH: "its whole autograd graph (saved tensors included)"}
+    fix_hint = "add 'del {name}' after the loop"
 
     @classmethod
-    def kept(cls, r) -> str:
-        what = ("its storage and graph" if r.kind is FactKind.OUTLIVES_OUTPUT
-                else "its whole autograd graph (saved tensors included)")
-        return (f"'{r.name}' outlives the module-level loop: the last value keeps {what} alive "
-                "for as long as the module (a notebook's kernel) does")
-
-    @classmethod
-    def fix_hint(cls, r) -> str:
-        return f"add 'del {r.name}' after the loop"
+    def check(cls, loop: LoopModel) -> Iterator[Finding]:
+        for fact in loop.facts(FactKind.OUTLIVES_OUTPUT, FactKind.OUTLIVES_GRAPH):
+            yield cls.report(loop, fact, cls.kept.format(name=fact.name, what=cls.what[fact.kind]))
 
     must_trigger = [
         Example(  # a hidden state carried from one step to the next, left after the loop
