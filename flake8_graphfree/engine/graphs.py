@@ -112,7 +112,7 @@ def carries(expr, carrying: Set[str], evidence) -> bool:
         return False
     if t is cst.Attribute:
         if not _opaque(expr) and isinstance(expr.value, cst.Name) and expr.value.value == "self" \
-                and expr.attr.value in getattr(evidence, "with_grad", ()):
+                and expr.attr.value in getattr(evidence, "attrs_with_grad", ()):
             return True  # `self.w = nn.Parameter(...)` ... `x @ self.w`
         return not _opaque(expr) and carries(expr.value, carrying, evidence)
     if t is cst.UnaryOperation and isinstance(expr.operator, cst.Not):
@@ -313,6 +313,7 @@ class _Extra:
         self.tensor_callees = evidence.tensor_callees
         self.frozen = evidence.frozen
         self.with_grad = evidence.with_grad
+        self.attrs_with_grad = evidence.attrs_with_grad
         self.functions = evidence.functions
         self.optimizers = evidence.optimizers
         self.helpers = getattr(evidence, "helpers", None)
@@ -363,12 +364,13 @@ def loss_inputs(call: cst.Call, evidence) -> Optional[List[cst.BaseExpression]]:
         a.value for a in call.args if a.keyword is not None and a.keyword.value == "input"]
 
 
-def flow_reads(expr, evidence) -> Set[str]:
+def flow_reads(expr, evidence, compared: Optional[Set[str]] = None) -> Set[str]:
     """The names whose values can flow into what `expr` gives: through arithmetic, attributes
     (not `.shape`, `.data`...), subscripts (the value, not the index), tensor methods, `torch.*`,
     and the arguments of a module call, a loss function, a function of this module or a callee
     that passes a graph on; through any other function its first argument
-    (`pack_padded_sequence(scores, lengths)`); nothing through severing calls."""
+    (`pack_padded_sequence(scores, lengths)`); nothing through severing calls. A loss of the
+    API's other arguments (what its inputs are compared with) go to `compared` as well."""
     found: Set[str] = set()
     stack = [expr]
     while stack:
@@ -396,7 +398,10 @@ def flow_reads(expr, evidence) -> Set[str]:
                     continue
             inputs = loss_inputs(n, evidence)
             if inputs is not None:
-                stack.extend(inputs)  # `F.mse_loss(fake_feat, real_feat)`: not the target
+                stack.extend(inputs)
+                if compared is not None:  # `F.mse_loss(td_target, old_val)`: what carries decides
+                    others = [a for a in args if not any(a is i for i in inputs)]
+                    compared |= {m for a in others for m in names_in(a)}
             elif (callee in _defined(evidence) or _last_part(func) in evidence.passing
                   or callee in evidence.modules or _dotted(func).startswith(TORCH_NAMESPACES)
                   or _last_part(func) in BUILTINS_KEEPING_GRAPH):
@@ -492,7 +497,8 @@ class Carrying:
         self.backwarded = backwarded  # a backward's tensor carries a graph, whatever computed it
         self.proven = proven  # (node id, name): a forward a backward was computed from
         # Tensors that require grad carry one from the start (`C = torch.randn(..., requires_grad=True)`).
-        self.ins = forward(scope, loop, frozenset(getattr(evidence, "with_grad", ())), self._step)
+        function = scope.cst.name.value if isinstance(scope.cst, cst.FunctionDef) else ""
+        self.ins = forward(scope, loop, frozenset(evidence.grad_leaves(function)), self._step)
         self.outs = {i: self._step(scope.nodes[i], s) for i, s in self.ins.items()}
 
     def _step(self, n: Node, state: frozenset) -> frozenset:
@@ -598,9 +604,14 @@ def sources_of(scope: Scope, loop: Loop, starts: List[tuple]) -> List[tuple]:
                 continue
             # What can flow into the value: not the labels a loss compares it with, nor what
             # only `.shape` is read of. `loss /= k` reads the old loss: its sources are followed too.
-            names = flow_reads(value, evidence)
+            compared: Set[str] = set()
+            names = flow_reads(value, evidence, compared)
             if isinstance(node.cst, cst.AugAssign):
                 names.add(var)
+            # What a loss compares its input with flows too when it carries a graph (mse is
+            # symmetric: `F.mse_loss(td_target, old_val)`), unless it is what a forward returned
+            # beside its output (`targets = caps_sorted[:, 1:]`: the sorted captions).
+            names |= {m for m in compared - names if not _beside_output(scope, loop, node, m)}
         for used in sorted(names):
             state = reaching(scope, loop, used)
             if isinstance(state, Sets):  # only the bindings this walk has not met yet
@@ -616,6 +627,34 @@ def sources_of(scope: Scope, loop: Loop, starts: List[tuple]) -> List[tuple]:
                     found.append((d, used))
                 stack.append((d, used))
     return found
+
+
+def _beside_output(scope: Scope, loop: Loop, node: Node, name: str, depth: int = 0) -> bool:
+    """`name` at `node` holds, on every binding in the loop, what a call returned beside its
+    first value (`scores, caps_sorted, lengths = decoder(imgs, caps)`), or data read or
+    transformed from it (`targets = pack_padded_sequence(caps_sorted[:, 1:], lengths).data`)."""
+    defs = [d for d in definitions(reaching(scope, loop, name).get(node.id, ()))
+            if d != UNBOUND and loop.contains(d)]
+    if not defs or depth > 4:
+        return False
+    for d in defs:
+        found = _position(d, name)
+        if found is not None and found[1] > 0:
+            continue
+        root, follow = bound_value(d, name), None
+        while follow is None:
+            if isinstance(root, (cst.Subscript, cst.Attribute)):
+                root = root.value
+            elif isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute) and (
+                    root.func.attr.value in MOVE_METHODS):
+                root = root.func.value
+            elif isinstance(root, cst.Call) and _transforms(root, name):
+                follow = name  # `targets = pack_padded_sequence(targets, lengths).data`
+            else:
+                follow = root.value if isinstance(root, cst.Name) else ""
+        if not (follow and _beside_output(scope, loop, d, follow, depth + 1)):
+            return False
+    return True
 
 
 def aliases(scope: Scope, loop: Loop, found: List[tuple]) -> List[tuple]:

@@ -72,10 +72,11 @@ class ModuleFacts:
         self.defined.update(stmt.name for stmt in tree.body if isinstance(
             stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
         self._built: List[tuple] = []  # (names, the call they are bound to), for what is no module
-        self._lists: Dict[str, Set[str]] = {}  # `params = [C, W1, b1]`: the names it holds
-        self._grad_lists: Set[str] = set()  # lists whose elements get grad (`for p in params:
+        # Keyed by (function, name), "" for the module level, as tensors with grad are:
+        self._lists: Dict[tuple, Set[str]] = {}  # `params = [C, W1, b1]`: the names it holds
+        self._grad_lists: Set[tuple] = set()  # lists whose elements get grad (`for p in params:
         # p.requires_grad = True`, `optim.SGD(params, lr=0.1)`)
-        self._loop_over: Dict[str, str] = {}  # `for p in params:` -> p: params
+        self._loop_over: Dict[tuple, str] = {}  # `for p in params:` -> p: params
         self._steps: List[ast.Call] = []  # calls of a name of an object, handed arguments
         # Names imported from torch.nn (`from torch.nn import MSELoss`): its loss classes' calls
         # follow the API's `loss(input, target)`; a project's own `*Loss` class need not.
@@ -120,24 +121,30 @@ class ModuleFacts:
         ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
         ev.modules -= self._optimizers_and_schedulers()
         ev.add_callees(ev.backward_callees)
-        for name in self._grad_lists | ev.optimised_lists:
-            ev.with_grad |= self._lists.get(name, set())
+        for where, name in self._grad_lists | ev.optimised_lists:
+            ev.with_grad |= {(where, m) for m in self._lists.get((where, name), set())}
+        called = set().union(*self.top_calls)
+        for where, name in ev.grad_switched:  # called, it is a module: `head.requires_grad_(True)`
+            if name in called:
+                ev.modules.add(name)
+            else:
+                ev.with_grad.add((where, name))
         if self._steps:  # what those calls are handed, built by a call given `.parameters()`
             handed = {a.id for call in self._steps for a in ast.walk(call) if isinstance(a, ast.Name)}
             ev.optimizers |= _optimizers_and_schedulers_of(self._built, handed)
             self.trains = self.trains or any(_steps(call, ev.optimizers) for call in self._steps)
 
-    def _grad_leaves(self, node: ast.Assign) -> None:
+    def _grad_leaves(self, node: ast.Assign, where: str) -> None:
         """Tensors that require grad (docs/carrying.md): bound to a call given
         `requires_grad=True` or to `nn.Parameter(...)`; `x.requires_grad = True`, also on the
         target of a loop over a list (`for p in params: p.requires_grad = True`); a list display
-        of names is remembered for that."""
+        of names is remembered for that. `where`: the enclosing function, "" at the top level."""
         ev = self.evidence
         value = node.value
         if isinstance(value, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Name) for e in value.elts):
             for target in node.targets:
                 if isinstance(target, ast.Name):
-                    self._lists[target.id] = {e.id for e in value.elts}
+                    self._lists[(where, target.id)] = {e.id for e in value.elts}
         call = value
         while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and (
                 call.func.attr in MOVE_METHODS):
@@ -145,15 +152,19 @@ class ModuleFacts:
         if isinstance(call, ast.Call) and (_called_name(call.func) == "Parameter" or any(
                 k.arg == "requires_grad" and isinstance(k.value, ast.Constant) and k.value.value is True
                 for k in call.keywords)):
-            ev.with_grad.update(_last(t) for t in node.targets if isinstance(t, (ast.Name, ast.Attribute)))
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    ev.with_grad.add((where, t.id))
+                elif isinstance(t, ast.Attribute):  # `self.w = nn.Parameter(...)`
+                    ev.attrs_with_grad.add(t.attr)
         for target in node.targets:
             if (isinstance(target, ast.Attribute) and target.attr == "requires_grad"
                     and isinstance(value, ast.Constant) and value.value is True):
                 owner = _last(target.value)
-                if owner in self._loop_over:  # the elements of the list, not the loop's target
-                    self._grad_lists.add(self._loop_over[owner])
-                else:
-                    ev.with_grad.add(owner)
+                if (where, owner) in self._loop_over:  # the list's elements, not the loop's target
+                    self._grad_lists.add((where, self._loop_over[(where, owner)]))
+                elif isinstance(target.value, ast.Name):
+                    ev.with_grad.add((where, owner))
 
     def _scan(self, stack: list, functions: tuple, off: bool) -> None:
         """Depth first, last child first, as a stack pops. A function or a `with` that changes the
@@ -191,7 +202,7 @@ class ModuleFacts:
                         name in NAMESPACE_CALLS or (name in TOP_LEVEL_NAMESPACE_CALLS and not functions
                                                     and not node.args and not node.keywords)):
                     self.reads_namespace = True
-                _evidence(node, name, ev)
+                _evidence(node, name, ev, functions[-1][0] if functions else "")
                 for f, _ in functions:
                     self.calls.setdefault(f, set()).add(_direct_callee(node.func))
             elif t is ast.Attribute:
@@ -204,7 +215,7 @@ class ModuleFacts:
                     node.targets[0], (ast.Name, ast.Attribute)):  # `self.optimizer = AdamW(...)`
                 self._built.append((_last(node.targets[0]), node.value))
             if t is ast.Assign:
-                self._grad_leaves(node)
+                self._grad_leaves(node, functions[-1][0] if functions else "")
             if t is ast.Assign and isinstance(node.value, ast.Call):
                 callee = _called_name(node.value.func)
                 if callee.endswith("Loss") and callee[:1].isupper() and (  # nn.CrossEntropyLoss()
@@ -224,7 +235,8 @@ class ModuleFacts:
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif t in _LOOPS:
                 if t is ast.For and isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name):
-                    self._loop_over[node.target.id] = node.iter.id
+                    where = functions[-1][0] if functions else ""
+                    self._loop_over[(where, node.target.id)] = node.iter.id
                 self.has_loop = True
                 self.loop_lines.append(node.lineno)
                 if not off:
@@ -291,12 +303,20 @@ class Evidence:
         self.backward_callees: Set[str] = set()  # called in a backward call's own expression
         # Tensors that require grad (leaves: `requires_grad=True`, `.requires_grad_()`,
         # nn.Parameter, optimised by an optimizer): what is computed from them carries a graph.
-        self.with_grad: Set[str] = set()
-        self.optimised_lists: Set[str] = set()  # `optim.SGD(params, ...)`: params' names
+        # (function, name), "" for the module level: a name is a tensor with grad in its own
+        # scope only (and a module-level one everywhere), not every name spelt so in the file.
+        self.with_grad: Set[Tuple[str, str]] = set()
+        self.attrs_with_grad: Set[str] = set()  # `self.w = nn.Parameter(...)`: read as `self.w`
+        self.optimised_lists: Set[tuple] = set()  # `optim.SGD(params, ...)`: params' names
+        self.grad_switched: Set[tuple] = set()  # `x.requires_grad_()`, `head.requires_grad_(True)`
         # Names of optimizers: `.zero_grad()` is called on them, or an optimizer class built them
         # (`opt = torch.optim.AdamW(...)`): what a loss scaler is handed (vocabulary.py).
         self.optimizers: Set[str] = set()
         self.helpers = None  # engine/graphs.py Helpers: what the module's own functions return
+
+    def grad_leaves(self, function: str) -> Set[str]:
+        """The names that hold a tensor with grad in `function` ("" for the module level)."""
+        return {name for where, name in self.with_grad if where in ("", function)}
 
     def add_callees(self, callees) -> None:
         """Callees of a statement that computes what is backwarded: the modules among them."""
@@ -307,7 +327,7 @@ class Evidence:
 OPTIMIZER_HINTS = ("optim", "sgd", "adam", "lion", "lamb", "rmsprop", "adagrad", "lbfgs")
 
 
-def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
+def _evidence(call: ast.Call, name: str, ev: Evidence, where: str) -> None:
     func = call.func
     if isinstance(func, ast.Attribute):
         target = _last(func.value)
@@ -321,14 +341,14 @@ def _evidence(call: ast.Call, name: str, ev: Evidence) -> None:
         elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \
                 and call.args[0].value is False:
             ev.frozen.add(target)
-        elif name == "requires_grad_":  # `x.requires_grad_()`: a tensor that requires grad
-            ev.with_grad.add(target)
+        elif name == "requires_grad_" and isinstance(func.value, ast.Name):  # `x.requires_grad_()`
+            ev.grad_switched.add((where, target))  # a tensor, or a module put back in training
     if any(h in name.lower() for h in OPTIMIZER_HINTS):  # torch.optim.AdamW(model.parameters())
         for arg in call.args[:1]:  # `optim.Adam([image], lr=0.1)`: tensors it optimises
             if isinstance(arg, (ast.List, ast.Tuple)):
-                ev.with_grad.update(e.id for e in arg.elts if isinstance(e, ast.Name))
+                ev.with_grad.update((where, e.id) for e in arg.elts if isinstance(e, ast.Name))
             elif isinstance(arg, ast.Name):
-                ev.optimised_lists.add(arg.id)
+                ev.optimised_lists.add((where, arg.id))
         for arg in ast.walk(call):
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):

@@ -412,7 +412,9 @@ def _backward_reads_state(scope: Scope, loop: Loop, feeding: Set[str]) -> bool:
     is not followed, so no value of the loop can be said to be one no backward uses."""
     body = scope.nodes[loop.body_start:loop.body_end]
     bound = set().union(*(n.bound for n in body))
-    functions = scope.module.evidence.functions if scope.module else set()  # `torch.autograd`
+    # The state of `self`, or of a module with evidence (`model.conv_output`), not a config's
+    # (`args.gamma`) nor a module's path (`torch.autograd`).
+    holders = {"self"} | (scope.module.evidence.modules if scope.module else set())
     for n in body:
         if not (n.backwards or n.bound & feeding) or not isinstance(
                 n.cst, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Expr)):
@@ -429,7 +431,7 @@ def _backward_reads_state(scope: Scope, loop: Loop, feeding: Set[str]) -> bool:
                 root = e.value
                 while isinstance(root, cst.Attribute):
                     root = root.value
-                if isinstance(root, cst.Name) and root.value not in bound | functions:
+                if isinstance(root, cst.Name) and root.value in holders - bound:
                     return True
             if isinstance(e, cst.CSTNode) and not isinstance(e, cst.Lambda):
                 stack.extend(e.children)

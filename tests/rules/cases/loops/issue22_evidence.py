@@ -390,3 +390,15 @@ def diffusion_step(unet, loader, optimizer, scheduler, losses):
         loss = losses.conditional_loss(pred.float(), target.float())  # GF001: add 'del loss'
         loss.backward()
         optimizer.step()
+
+
+def linear_probe(backbone, head, loader, opt):
+    # Principle 2: a head put back in training (`requires_grad_(True)`) beside a frozen backbone.
+    backbone.requires_grad_(False)
+    head.requires_grad_(True)
+    for x, y in loader:
+        feats = backbone(x)  # frozen, data in: no graph
+        logits = head(feats)  # GF004: add 'del logits'
+        loss = F.cross_entropy(logits, y)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
