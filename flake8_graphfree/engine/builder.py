@@ -213,6 +213,8 @@ class _Builder:
             mode = with_grad_mode(item.item)
             if mode is not None:
                 self.grad_off = not mode
+        first = len(self.scope.nodes)
+        maybe = any(_maybe_off(item.item) for item in stmt.items)
         swallowed = None
         saved = self.exc_targets
         if not all(_never_swallows(item.item) for item in stmt.items):
@@ -227,6 +229,8 @@ class _Builder:
         finally:
             self.grad_off = outer
             self.exc_targets = saved
+        if maybe:
+            self.scope.maybe_grad_off.update(range(first, len(self.scope.nodes)))
         if swallowed is not None:
             swallowed.exc.extend(saved)  # __exit__ may also let it propagate
             end = end + [swallowed]
@@ -323,6 +327,16 @@ NON_SWALLOWING = frozenset({"no_grad", "enable_grad", "inference_mode", "set_gra
                             "RLock", "sdpa_kernel", "sdp_kernel", "detect_anomaly", "no_sync",
                             "accumulate", "autocast_mode", "join", "redirect_stdout",
                             "redirect_stderr", "timer", "Timer", "no_backward_sync"})
+
+
+def _maybe_off(expr) -> bool:
+    """A grad mode chosen at run time: `torch.enable_grad() if train else torch.no_grad()`,
+    `torch.set_grad_enabled(train)`."""
+    if isinstance(expr, cst.IfExp):
+        return with_grad_mode(expr.body) is False or with_grad_mode(expr.orelse) is False
+    func = expr.func if isinstance(expr, cst.Call) else None
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return last == "set_grad_enabled" and with_grad_mode(expr) is None
 
 
 def _never_swallows(expr) -> bool:

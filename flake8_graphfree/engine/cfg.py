@@ -112,6 +112,7 @@ class Scope:
         self._captured_done = False
         self._feeding = None  # engine/accumulation.py's feeding_backward, computed once
         self.proven = set()  # (node id, name) a backward was computed from (retention.py)
+        self.maybe_grad_off: Set[int] = set()  # ids of nodes whose grad mode is chosen at run time
         self._returned = None  # and its returned()
         self._reach: Dict[tuple, dict] = {}  # flow.reaching's plain answers, computed once
         # Indexes built once, on first use: readers and binders by name, slots by place, nested

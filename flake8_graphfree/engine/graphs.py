@@ -403,7 +403,8 @@ def flow_reads(expr, evidence, compared: Optional[Set[str]] = None) -> Set[str]:
                     others = [a for a in args if not any(a is i for i in inputs)]
                     compared |= {m for a in others for m in names_in(a)}
             elif (callee in _defined(evidence) or _last_part(func) in evidence.passing
-                  or callee in evidence.modules or _dotted(func).startswith(TORCH_NAMESPACES)
+                  or callee in evidence.modules or callee in evidence.frozen
+                  or _dotted(func).startswith(TORCH_NAMESPACES)
                   or _last_part(func) in BUILTINS_KEEPING_GRAPH):
                 # Every argument, whatever it is named (`crit(y_hat, y)`, `kl(recon, x, mu,
                 # logvar)`, `cosine(queries, products)`): what carries a graph decides, and a

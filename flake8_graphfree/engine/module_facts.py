@@ -118,6 +118,10 @@ class ModuleFacts:
             self._called = self.top_calls[i]
             self._scan([tree.body[i]], (), False)
         ev = self.evidence
+        # Frozen here, and trained on another path (`text_encoder.requires_grad_(False)`, and
+        # `text_encoder.train()` under a flag; a base frozen, then adapters added and trained):
+        # its outputs may carry a graph. Frozen and only evaluated, it gives none.
+        ev.frozen -= ev.trained
         ev.modules -= ev.frozen | {""}  # `loaders[0].eval()`, `make().train()`: no name to match
         ev.modules -= self._optimizers_and_schedulers()
         ev.add_callees(ev.backward_callees)
@@ -127,6 +131,7 @@ class ModuleFacts:
         for where, name in ev.grad_switched:  # called, it is a module: `head.requires_grad_(True)`
             if name in called:
                 ev.modules.add(name)
+                ev.trained.add(name)
             else:
                 ev.with_grad.add((where, name))
         if self._steps:  # what those calls are handed, built by a call given `.parameters()`
@@ -293,6 +298,7 @@ class Evidence:
     def __init__(self) -> None:
         self.modules: Set[str] = set()
         self.frozen: Set[str] = set()
+        self.trained: Set[str] = set()  # `.train()`, `.zero_grad()`, parameters to an optimizer
         self.losses: Set[str] = set()
         self.loss_inputs: Dict[str, Tuple[int, ...]] = {}  # `triplet = nn.TripletMarginLoss()`: (0, 1, 2)
         # Callees that pass a graph on (`crit(out, y)`, `head(feats)`): met walking back from a
@@ -336,13 +342,18 @@ def _evidence(call: ast.Call, name: str, ev: Evidence, where: str) -> None:
         if name == "zero_grad" or name == "train" and not (
                 call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False):
             ev.modules.add(target)  # net.train(), net.zero_grad(): trained here
+            ev.trained.add(target)
         elif name in EVALUATION_METHODS:
             ev.modules.add(target)
         elif name == "requires_grad_" and call.args and isinstance(call.args[0], ast.Constant) \
                 and call.args[0].value is False:
             ev.frozen.add(target)
-        elif name == "requires_grad_" and isinstance(func.value, ast.Name):  # `x.requires_grad_()`
-            ev.grad_switched.add((where, target))  # a tensor, or a module put back in training
+        elif name == "requires_grad_" and call.args and not isinstance(call.args[0], ast.Constant):
+            ev.trained.add(target)  # `clip_l.requires_grad_(train_clip)`: trained under a flag
+        elif name == "requires_grad_" and isinstance(func.value, ast.Name) and (not call.args or (
+                isinstance(call.args[0], ast.Constant) and call.args[0].value is True)):
+            ev.grad_switched.add((where, target))  # `x.requires_grad_()`: a tensor, or a module
+            # put back in training
     if any(h in name.lower() for h in OPTIMIZER_HINTS):  # torch.optim.AdamW(model.parameters())
         for arg in call.args[:1]:  # `optim.Adam([image], lr=0.1)`: tensors it optimises
             if isinstance(arg, (ast.List, ast.Tuple)):
@@ -353,6 +364,7 @@ def _evidence(call: ast.Call, name: str, ev: Evidence, where: str) -> None:
             if (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("parameters", "named_parameters")):
                 ev.modules.add(_last(arg.func.value))
+                ev.trained.add(_last(arg.func.value))
 
 
 def _from_torch_nn(func, imported) -> bool:

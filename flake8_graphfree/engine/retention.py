@@ -90,6 +90,10 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
                 continue  # nothing in the loop carries a graph (enable_grad() could turn it on)
             targets = backward_targets(scope, loop)
             carrying = Carrying(scope, loop, evidence, set(targets), scope.proven)
+            if _runs_once(loop):  # `for _ in range(1):` has no next iteration to keep anything into
+                if scope.is_module and loop.parent is None:
+                    outer.append((scope, loop, targets, carrying))
+                continue
             scope._reach[(id(loop), _FORWARDS)] = _forward_nodes(scope, loop, carrying.outs)
             retained = loop_retentions(scope, loop, targets, carrying.outs)
             found.extend(retained)
@@ -125,6 +129,19 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
 
 
 OUTLIVING = (FactKind.OUTLIVES_OUTPUT, FactKind.OUTLIVES_GRAPH)
+
+
+def _runs_once(loop: Loop) -> bool:
+    """`for k in range(1):`, `for k in range(0, 1):`: the body runs once."""
+    stmt = loop.cst
+    if not isinstance(stmt, cst.For) or not isinstance(stmt.iter, cst.Call):
+        return False
+    args = stmt.iter.args
+    ends = [a.value for a in args]
+    return (isinstance(stmt.iter.func, cst.Name) and stmt.iter.func.value == "range"
+            and len(args) in (1, 2) and all(a.keyword is None and not a.star for a in args)
+            and all(isinstance(e, cst.Integer) for e in ends)
+            and [int(e.value) for e in ends] in ([1], [0, 1]))
 
 
 _FORWARDS = "<forwards>"  # scope._reach's key for a loop's _forward_nodes
@@ -273,28 +290,45 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
                         callee = direct_callee(value.func)
                         if callee is not None:
                             evidence.tensor_callees.add(callee)
-    seen: Set[int] = set()
-    followed: Set[str] = set()  # names whose binders went on the stack (once: 1,000 loops bind `loss`)
+    seen: Set[tuple] = set()
+    followed: Dict[bool, Set[str]] = {False: set(), True: set()}  # by `past`: names whose binders
+    # went on the stack (once: 1,000 loops bind `loss`)
+    stack = [(n, through, False) for n, through in stack]  # past: beyond the first forward met
     while stack:
-        n, through = stack.pop()
-        if n.id in seen:
+        n, through, past = stack.pop()
+        if (n.id, past) in seen:
             continue
-        seen.add(n.id)
-        called = models(n, through)
-        if called:
-            found |= called
-            proven.update((n.id, name) for name in n.bound)
-            if not called <= evidence.frozen:
-                continue
-            # Only frozen modules: the graph came through them, from their input (`vgg(fake)`).
-            through = True
+        seen.add((n.id, past))
+        forward = False  # a module's call: every input of it is followed
+        if past:
+            # Beyond the forward: what fed it is data, except what a module trained here, or a
+            # helper handed one, computed (`states = get_hidden_states(args, ids, text_encoder)`,
+            # `residuals = controlnet(x)`): the graph may come through it too.
+            value = getattr(n.cst, "value", None)
+            while isinstance(value, (cst.Subscript, cst.Attribute)):
+                value = value.value  # `encode_tokens(strategy, [text_encoder], [ids])[0]`
+            if n.loop is not None and (isinstance(value, cst.Call) and any(
+                    names_in(a.value) & evidence.trained for a in value.args) or (
+                    n.callees & evidence.trained)):  # not `model, opt = prepare(model, opt)`
+                proven.update((n.id, name) for name in n.bound)
+                forward = True
+        else:
+            called = models(n, through)
+            forward = bool(called)
+            if called:
+                found |= called
+                proven.update((n.id, name) for name in n.bound)
+                if not called <= evidence.frozen:
+                    past = True
+                else:  # only frozen modules: the graph came through them, from their input
+                    through = True
         if _gives_no_graph(n):
             continue  # `outputs = model.generate(ids)`, `x = y.detach()`: no backward's path
         if id(n) in iterables:  # a loop target: on to what the loop iterates over
             n = iterables[id(n)]
-        for name in _inputs(n, evidence) - followed:
-            followed.add(name)
-            stack.extend((b, through) for b in binders.get(name, ()))
+        for name in _inputs(n, evidence, forward) - followed[past]:
+            followed[past].add(name)
+            stack.extend((b, through, past) for b in binders.get(name, ()))
     return found
 
 
@@ -316,26 +350,29 @@ def _gives_no_graph(n: Node) -> bool:
         call = call.value
     return isinstance(call, cst.Call) and (_severing(call) or (
         isinstance(call.func, cst.Attribute) and module_owner(call.func) is None
-        and call.func.attr.value in MODULE_METHODS_WITHOUT_GRAPH))
+        and call.func.attr.value in MODULE_METHODS_WITHOUT_GRAPH - MOVE_METHODS))  # not `x.to(d)`
 
 
-def _inputs(n: Node, evidence) -> Set[str]:
+def _inputs(n: Node, evidence, forward: bool = False) -> Set[str]:
     """The names a statement computes its value from (not what `.shape`, `len()`, `.item()`
-    read). Through a call only what the graph can come from by PyTorch's `loss(input, target)`
+    read). Through a `forward` (a module's call), every input. Through another call only what
+    the graph can come from by PyTorch's `loss(input, target)`
     convention: a loss of the API's inputs (graphs.loss_inputs), any other callee's first
     argument and receiver (`conditional_loss(pred, target)`, `sched.add_noise(latents, noise,
-    t)`): what a prediction is compared with proves nothing. Through torch's functions, a
-    function of this module and arithmetic, every operand."""
+    t)`): what a prediction is compared with proves nothing. Through a module, torch's
+    functions, a function of this module and arithmetic, every operand."""
     value = getattr(n.cst, "value", None)
-    if isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call):
+    if not forward and isinstance(n.cst, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call):
         inputs = loss_inputs(value, evidence)
         if inputs is not None:
             return set().union(*(names_in(e) for e in inputs))
         func = value.func
         helpers = getattr(evidence, "helpers", None)
+        callee = direct_callee(func)
         if (value.args and value.args[0].keyword is None and not value.args[0].star
                 and not _dotted(func).startswith(TORCH_NAMESPACES)
-                and not (helpers is not None and direct_callee(func) in helpers.defs)):
+                and callee not in evidence.modules and callee not in evidence.frozen
+                and not (helpers is not None and callee in helpers.defs)):
             receiver = names_in(func.value) if isinstance(func, cst.Attribute) else set()
             return (receiver | names_in(value.args[0].value)) & graph_inputs(n)
     return graph_inputs(n) - n.callees
@@ -603,7 +640,11 @@ def loop_retentions(scope: Scope, loop: Loop, targets, carrying) -> List[Retenti
             continue
         slots, reason = plan_del(scope, loop, name, starts)
         name_node = [n for (x, n) in binding.defs if x == name][-1]
-        skips = bypasses([binding], name, loop, through=_backwarding(scope, loop, name, calls))
+        # Where grad mode is chosen at run time (`with torch.enable_grad() if train else
+        # torch.no_grad():`, the backward under `if train:`), the path that skips the backward
+        # may have built no graph: not said to keep one.
+        skips = binding.id not in scope.maybe_grad_off and bypasses(
+            [binding], name, loop, through=_backwarding(scope, loop, name, calls))
         freed = any(b.retain_graph for b in used) and _freed_later(
             scope, loop, name, binding, targets, carrying)
         kind = FactKind.TARGET

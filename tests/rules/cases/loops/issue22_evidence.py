@@ -402,3 +402,56 @@ def linear_probe(backbone, head, loader, opt):
         loss = F.cross_entropy(logits, y)  # GF001: add 'del loss'
         loss.backward()
         opt.step()
+
+
+def controlnet_step(controlnet, unet, text_encoder, loader, opt, train_text_encoder):
+    # A frozen UNet handed a trained ControlNet's residuals passes their graph on; a text encoder
+    # frozen, and trained under a flag, may give one: its outputs are kept with their storage.
+    unet.requires_grad_(False)
+    text_encoder.requires_grad_(False)
+    if train_text_encoder:
+        text_encoder.train()
+    controlnet.train()
+    for x, ids, cond in loader:
+        states = text_encoder(ids)  # GF004: add 'del states'
+        residuals, mid = controlnet(x, cond, states)  # GF004: 'residuals' | GF004: 'mid'
+        pred = unet(x, states, extra=[r.float() for r in residuals], mid=mid)  # GF004: add 'del pred'
+        loss = F.mse_loss(pred, x)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def text_encoder_through_a_helper(unet, text_encoder, loader, opt, encode):
+    # Principle 2 past the first forward: what feeds the UNet was computed by a helper handed a
+    # module trained here (`encode(ids, [text_encoder])`), and moved (`.to(dtype)`): the backward
+    # goes through it too.
+    unet.train()
+    text_encoder.train()
+    for x, ids in loader:
+        states = encode(ids, [text_encoder])
+        states = states.to(torch.float16)  # GF004: add 'del states'
+        noise = torch.randn_like(x)
+        pred = unet(x + noise, states)  # GF004: add 'del pred'
+        loss = F.mse_loss(pred, noise)  # GF001: add 'del loss'
+        loss.backward()
+        opt.step()
+
+
+def train_or_test(net, loader, crit, optimizer):
+    # Principle 7: grad mode chosen at run time, and the backward under the same flag: the path
+    # that skips the backward may build no graph, so the loss is not said to keep one there.
+    is_train = optimizer is not None
+    with (torch.enable_grad() if is_train else torch.no_grad()):
+        for x, y in loader:
+            out = net(x)  # GF004: add 'del out'
+            loss = crit(out, y)  # GF001: add 'del loss'
+            if is_train:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+
+W2 = torch.randn(27, 27, requires_grad=True)
+for k in range(1):  # runs once: nothing is kept into a next iteration; GF007 after it
+    logits2 = torch.randn(8, 27) @ W2  # GF007: no autofix: 'logits2' may be unbound where 'del' would go
+    F.cross_entropy(logits2, torch.zeros(8, dtype=torch.long)).backward()
