@@ -134,9 +134,12 @@ class ModuleFacts:
                 ev.trained.add(name)
             else:
                 ev.with_grad.add((where, name))
-        if self._steps:  # what those calls are handed, built by a call given `.parameters()`
-            handed = {a.id for call in self._steps for a in ast.walk(call) if isinstance(a, ast.Name)}
-            ev.optimizers |= _optimizers_and_schedulers_of(self._built, handed)
+        if self._steps:  # what those calls are handed after the loss, built by a call given
+            # `.parameters()`: only those names' bindings are walked
+            handed = {a.id for call in self._steps
+                      for a in call.args[1:] + [k.value for k in call.keywords]
+                      if isinstance(a, ast.Name)}
+            ev.optimizers |= _optimizers_and_schedulers_of(self._built, handed - ev.optimizers)
             self.trains = self.trains or any(_steps(call, ev.optimizers) for call in self._steps)
 
     def _grad_leaves(self, node: ast.Assign, where: str) -> None:
@@ -201,7 +204,8 @@ class ModuleFacts:
                     ev.backward_callees |= {  # model(x).sum().backward() trains model
                         _direct_callee(sub.func) for sub in ast.walk(node)
                         if isinstance(sub, ast.Call) and sub is not node} - {""}
-                elif isinstance(node.func, ast.Name) and name not in self.defined:
+                elif isinstance(node.func, ast.Name) and name not in self.defined and (
+                        len(node.args) + len(node.keywords) >= 2):
                     self._steps.append(node)  # `loss_scaler(loss, optimizer)`? once optimizers are known
                 if isinstance(node.func, ast.Name) and (  # the builtins, not model.eval()
                         name in NAMESPACE_CALLS or (name in TOP_LEVEL_NAMESPACE_CALLS and not functions
@@ -397,13 +401,20 @@ def _optimizers_and_schedulers_of(built, modules: Set[str]) -> Set[str]:
     for name, value in built:
         values.setdefault(name, []).append(value)
 
+    memo: Dict[tuple, bool] = {}  # (name, depth): a name bound 50 times is walked once
+
+    def named(name: str, depth: int) -> bool:
+        if (name, depth) not in memo:
+            memo[(name, depth)] = False  # a binding that reads itself (`x = f(x)`)
+            memo[(name, depth)] = any(params(v, depth) for v in values.get(name, ()))
+        return memo[(name, depth)]
+
     def params(value, depth: int = 0) -> bool:  # `.parameters()` in it, or in a name it reads
         for n in ast.walk(value):
             if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                     and n.func.attr in ("parameters", "named_parameters")):
                 return True
-            if depth < 2 and isinstance(n, ast.Name) and any(
-                    params(v, depth + 1) for v in values.get(n.id, ())):
+            if depth < 2 and isinstance(n, ast.Name) and named(n.id, depth + 1):
                 return True
         return False
 

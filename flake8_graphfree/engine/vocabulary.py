@@ -86,10 +86,13 @@ def is_autograd_function(dotted: str) -> bool:
 # parse (the pre-check also skips matches after a `#`).
 PRECHECK = re.compile(
     r"(?:" + "|".join(sorted(BACKWARD_METHODS))
-    + r"|" + "|".join(sorted(OPTIMIZER_METHODS | PARAMETER_METHODS))
+    + r"|" + "|".join(sorted(OPTIMIZER_METHODS))
     + r"|" + "|".join(r"\." + m if m == "eval" else m  # `.eval(`, not the builtin `eval(`
                       for m in sorted(EVALUATION_METHODS))
     + r"|autograd\.(?:" + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r"))\s*\("
+    # a module's parameters handed to a call (`f(loss, opt, parameters=model.parameters())`),
+    # not looped over in a model's own code (`for p in self.parameters():`)
+    + r"|\.(?:" + "|".join(sorted(PARAMETER_METHODS)) + r")\s*\(\s*\)\s*[,)]"
     + r"|\bfrom[ \t]+torch\.autograd[ \t]+import\b(?:[ \t]*\([^)]*|[^\n#(]*)\b(?:"
     + "|".join(sorted(AUTOGRAD_FUNCTIONS)) + r")\b")
 PRECHECK_BYTES = re.compile(PRECHECK.pattern.encode())
