@@ -25,8 +25,10 @@ from .placement import safety
 STORE_METHODS = frozenset({"append", "extend", "add", "insert", "appendleft"})
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, frozen=True)
 class Accumulation:
+    """A holder that outlives the iteration gets one more graph-carrying value each time
+    (GF005, GF006). A value: made once, never changed."""
     scope: Scope
     loop: Loop
     name: str  # the holder

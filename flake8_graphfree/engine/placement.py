@@ -10,7 +10,9 @@ scope delete the same name, `reconcile` checks their `del`s together.
 """
 from __future__ import annotations
 
-from typing import FrozenSet, List, Optional, Tuple
+from dataclasses import replace
+
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
@@ -117,27 +119,33 @@ def _reachable(starts: List[Node], loop: Loop) -> FrozenSet[int]:
     return frozenset(seen)
 
 
-def reconcile(retentions) -> None:
+def reconcile(retentions) -> Dict[int, object]:
     """Where fixes of several loops of one scope delete the same name, check each against the
     others' `del`s (a `del` inside an inner loop leaves the name unbound for an outer loop's `del`
     after it). A fix that clashes is dropped, with the reason, until the rest agree. Only loops in
-    one nest can clash: a loop's `del` is planned where its own iteration bound the name."""
+    one nest can clash: a loop's `del` is planned where its own iteration bound the name.
+    Returns the facts that changed, by the id of the fact they replace."""
+    changed_facts: Dict[int, object] = {}
     groups: dict = {}
     for r in retentions:
         if r.slots is not None:
             groups.setdefault((id(r.scope), r.name, id(r.loop.outermost)), []).append(r)
     for group in groups.values():
+        current = list(group)
         changed = len(group) > 1
         while changed:
             changed = False
-            for r in group:
+            for i, r in enumerate(current):
                 if r.slots is None:
                     continue
-                others = frozenset(s.id for o in group if o is not r and o.slots for s in o.slots)
+                others = frozenset(s.id for o in current if o is not r and o.slots for s in o.slots)
                 slots, reason = plan_del(r.scope, r.loop, r.name, r.starts, others)
                 if slots is None:
-                    r.slots, r.no_fix_reason = None, NoFix.OTHER_LOOP if reason is not None else None
+                    current[i] = replace(r, slots=None, no_fix_reason=(
+                        NoFix.OTHER_LOOP if reason is not None else None))
+                    changed_facts[id(group[i])] = current[i]
                     changed = True
+    return changed_facts
 
 
 def insertion(slot: Node, names: Tuple[str, ...]) -> InsertDel:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -31,10 +31,11 @@ from .scopes import scopes_with_loops
 from .vocabulary import MODULE_METHODS_WITHOUT_GRAPH
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, frozen=True)
 class Retention:
     """A name still bound, with a graph, when its loop goes round (kinds: FactKind.TARGET,
-    SOURCE or UNBACKWARDED)."""
+    SOURCE or UNBACKWARDED). A value: made once, never changed (a fix dropped later is a new
+    value, `dataclasses.replace`)."""
 
     scope: Scope
     loop: Loop
@@ -116,16 +117,14 @@ def analyze(module: cst.Module, tree: Optional[ast.Module] = None,
     for scope, loop, targets, carrying in outer:
         found.extend(loop_outliving(scope, loop, targets, carrying, reported.get(id(loop), set())))
     found = _merge_copies(_covered_by_inner(found))
-    retentions = [f for f in found if isinstance(f, Retention)]
-    after = [r for r in retentions if r.kind in OUTLIVING]
-    reconcile([r for r in retentions if r.kind not in OUTLIVING])
+    new = reconcile([f for f in found if isinstance(f, Retention) and f.kind not in OUTLIVING])
+    found = [new.get(id(f), f) for f in found]
     # A `del` after one loop and another after, or inside, a later one are not checked together
     # (the first can leave the name unbound for the second): such a GF007 gets no fix.
-    dels = Counter((id(o.scope), o.name) for o in retentions if o.slots)
-    for r in after:
-        if r.slots is not None and dels[(id(r.scope), r.name)] > 1:
-            r.slots, r.no_fix_reason = None, NoFix.OTHER_LOOP
-    return found
+    dels = Counter((id(o.scope), o.name) for o in found if isinstance(o, Retention) and o.slots)
+    return [replace(f, slots=None, no_fix_reason=NoFix.OTHER_LOOP)
+            if isinstance(f, Retention) and f.kind in OUTLIVING and f.slots is not None
+            and dels[(id(f.scope), f.name)] > 1 else f for f in found]
 
 
 OUTLIVING = (FactKind.OUTLIVES_OUTPUT, FactKind.OUTLIVES_GRAPH)
@@ -552,22 +551,20 @@ def _covered_by_inner(found: list) -> list:
 def _merge_copies(found: list) -> list:
     """A loop inside a `finally:` is built once per route out of the finally, so one finding can
     come once per copy. Keep one; it has a fix only if every copy has the same one."""
-    first: dict = {}
+    first: dict = {}  # key -> its index in `out`
     out = []
     for f in found:
         key = (id(f.binding), f.kind)
         if key not in first:
-            first[key] = f
+            first[key] = len(out)
             out.append(f)
             continue
-        kept = first[key]
+        kept = out[first[key]]
         if kept.edits is not None and (f.edits is None or set(map(_place, f.edits)) != set(map(
                 _place, kept.edits))):
-            if isinstance(kept, Retention):
-                kept.slots = None
-            else:
-                kept.wrap = []
-            kept.no_fix_reason = f.no_fix_reason or NoFix.UNBOUND_AT_DEL
+            dropped = dict(slots=None) if isinstance(kept, Retention) else dict(wrap=[])
+            out[first[key]] = replace(kept, no_fix_reason=f.no_fix_reason or NoFix.UNBOUND_AT_DEL,
+                                      **dropped)
     return out
 
 
@@ -962,9 +959,8 @@ def loop_unbackwarded(scope: Scope, loop: Loop, flow: Carrying) -> List[Retentio
         return []
     if out and _backward_elsewhere(scope.module, scope, loop):
         # A train step of this module ran the backward: only what it returned is left to say.
-        out = [r for r in out if _from_train_step(scope, r.starts[0], r.name)]
-        for r in out:
-            r.kind = FactKind.LOSS_TERM
+        out = [replace(r, kind=FactKind.LOSS_TERM) for r in out
+               if _from_train_step(scope, r.starts[0], r.name)]
     return out
 
 
