@@ -455,8 +455,32 @@ def bound_value(node: Node, name: str):
     if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.NamedExpr):
         return stmt.value.value
     if isinstance(stmt, cst.For) and node.kind == "target":
-        return stmt.iter  # the target takes elements of what the loop iterates over
+        return _element_of(stmt.target, stmt.iter, name)
     return None
+
+
+def _element_of(target, iterable, name: str):
+    """What `name` in a loop's `target` takes the elements of: the iterable, or, through
+    `zip(a, b)` and `enumerate(a)`, the one it is paired with (`for ax, img in zip(axes,
+    images)`: `ax` takes the axes, `img` the images; an index is a number)."""
+    if not isinstance(target, (cst.Tuple, cst.List)) or not (
+            isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)
+            and all(a.keyword is None and not a.star for a in iterable.args)):
+        return iterable
+    parts = [e.value for e in target.elements]
+    if any(isinstance(e, cst.StarredElement) for e in target.elements):
+        return iterable
+    args = [a.value for a in iterable.args]
+    if iterable.func.value == "zip" and len(args) == len(parts):
+        pairs = list(zip(parts, args))
+    elif iterable.func.value == "enumerate" and len(parts) == 2 and len(args) == 1:
+        pairs = [(parts[0], cst.Integer("0")), (parts[1], args[0])]
+    else:
+        return iterable
+    for part, arg in pairs:
+        if name in _target_names(part):
+            return _element_of(part, arg, name) if not isinstance(part, cst.Name) else arg
+    return iterable
 
 
 def _unpacked(target, value, name: str):

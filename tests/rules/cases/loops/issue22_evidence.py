@@ -455,3 +455,12 @@ W2 = torch.randn(27, 27, requires_grad=True)
 for k in range(1):  # runs once: nothing is kept into a next iteration; GF007 after it
     logits2 = torch.randn(8, 27) @ W2  # GF007: no autofix: 'logits2' may be unbound where 'del' would go
     F.cross_entropy(logits2, torch.zeros(8, dtype=torch.long)).backward()
+
+
+def show_samples(decoder, axes, z):
+    # `zip` pairs each name of the target with its own iterable: `ax` takes the axes, no graph.
+    decoder.eval()
+    for _ in range(3):
+        images = decoder(z)  # GF002: this loop never runs backward
+        for i, (ax, img) in enumerate(zip(axes, images)):
+            ax.imshow(img.detach().numpy())
