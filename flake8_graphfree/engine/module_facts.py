@@ -12,7 +12,8 @@ import functools
 from typing import Dict, List, Optional, Set, Tuple
 
 from .gradmode import NOT_LITERAL, grad_mode
-from .vocabulary import (AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, EVALUATION_METHODS, MOVE_METHODS,
+from .vocabulary import (AUTOGRAD_FUNCTIONS, BACKWARD_METHODS, EVALUATION_METHODS,
+                         MODULE_METHODS_WITHOUT_GRAPH, MOVE_METHODS,
                          LOSS_INPUTS, OPTIMIZER_METHODS, PARAMETER_METHODS, steps_parameters)
 
 # Reading another frame's variables: sys._getframe(1).f_locals, a generator's gi_frame, inspect.
@@ -242,6 +243,10 @@ class ModuleFacts:
                 self.reads_frames |= bool(names & FRAME_NAMES)
                 self.reads_namespace |= "__main__" in names
                 ev.functions.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif t in _LOOPS and off and _enables_grad(node):
+                self.has_loop = True  # `with torch.enable_grad():` inside a no_grad loop
+                self.loop_lines.append(node.lineno)
+                self._loops_with_grad.append(node)
             elif t in _LOOPS:
                 if t is ast.For and isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name):
                     where = functions[-1][0] if functions else ""
@@ -379,6 +384,12 @@ def _from_torch_nn(func, imported) -> bool:
     while isinstance(root, ast.Attribute):
         root = root.value
     return isinstance(root, ast.Name) and root.id in ("nn", "torch")
+
+
+def _enables_grad(loop) -> bool:
+    """A `with` in the loop that turns grad back on (`torch.enable_grad()`)."""
+    return any(isinstance(n, (ast.With, ast.AsyncWith)) and any(
+        _grad_mode(item.context_expr) is True for item in n.items) for n in ast.walk(loop))
 
 
 def _steps(call: ast.Call, optimizers) -> bool:
@@ -519,6 +530,9 @@ def _forwards(call: ast.Call, reach: Set[str], local: Dict[str, Set[str]], modul
     """Can this call give a graph, as far as the module-wide facts tell? A module with evidence,
     a function here that calls one, or one given one (`forward(model, x)`)."""
     callee = _direct_callee(call.func)
+    if not callee and isinstance(call.func, ast.Attribute) and (  # `model.forward_features(x)`
+            call.func.attr not in MODULE_METHODS_WITHOUT_GRAPH):
+        return _last(call.func.value) in modules
     return callee in reach or callee in local and any(_last(a) in modules for a in call.args)
 
 

@@ -316,7 +316,8 @@ def _trained_by_backward(scope: Scope, evidence) -> Set[str]:
             forward = bool(called)
             if called:
                 found |= called
-                proven.update((n.id, name) for name in n.bound)
+                if not n.backwards:  # `g = torch.autograd.grad(model(x).sum(), x)`: gradients
+                    proven.update((n.id, name) for name in n.bound)
                 if not called <= evidence.frozen:
                     past = True
                 else:  # only frozen modules: the graph came through them, from their input

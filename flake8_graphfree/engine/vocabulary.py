@@ -42,7 +42,8 @@ MODULE_METHODS_WITHOUT_GRAPH = frozenset({
     "save_pretrained", "num_parameters", "get_input_embeddings", "get_output_embeddings",
     "gradient_checkpointing_enable", "print_trainable_parameters", "merge_and_unload",
     "resize_token_embeddings", "tie_weights", "get_encoder", "get_decoder",
-    "evaluate", "predict", "fit", "test", "validate", "save_model", "push_to_hub", "log"})
+    "evaluate", "predict", "fit", "test", "validate", "save_model", "push_to_hub", "log",
+    "step"})  # an optimizer's or a scheduler's (`opt.step()`), taken for a module by `.zero_grad()`
 
 
 def steps_parameters(positional: int, handed: set, parameters: bool, optimizers) -> bool:
